@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/schemata/schemata/adapters/ratelimit"
-	"github.com/schemata/schemata/ports"
 )
 
 type fakeClock struct {
