@@ -216,16 +216,16 @@ func validateNewUser(name, email, password string) (n newUser, err error) {
 // invitation. The tenant user row, the email lookup row and the audit event
 // commit together.
 func (a *Auth) Register(ctx context.Context, in RegisterInput) (domain.User, error) {
+	p, ok := PrincipalFromContext(ctx)
+	if !ok && in.InvitationToken == "" {
+		return domain.User{}, errUnauthenticated() // before validation: strangers learn nothing
+	}
 	nu, err := validateNewUser(in.Name, in.Email, in.Password)
 	if err != nil {
 		return domain.User{}, err
 	}
 	if in.InvitationToken != "" {
 		return a.registerInvited(ctx, in, nu)
-	}
-	p, ok := PrincipalFromContext(ctx)
-	if !ok {
-		return domain.User{}, errUnauthenticated()
 	}
 	company := in.CompanyID
 	switch {

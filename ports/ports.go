@@ -5,7 +5,7 @@
 // imports domain and tenancy only. portsmock holds moq fakes of every port.
 package ports
 
-//go:generate go tool moq -rm -out portsmock/ports_mock.go -pkg portsmock . UnitOfWork Provisioner TenantDirectory CompanyRepository UserRepository EmailLookup ReferenceRepository InvitationRepository AuditLog PasswordHasher TokenIssuer Clock LoginLimiter Pinger
+//go:generate go tool moq -rm -out portsmock/ports_mock.go -pkg portsmock . UnitOfWork Provisioner TenantDirectory CompanyRepository UserRepository EmailLookup ReferenceRepository InvitationRepository AuditLog PasswordHasher TokenIssuer Clock LoginLimiter Pinger UserAdmin TeamRepository ComponentRepository TagRepository EnvironmentRepository VersionRepository DeploymentRepository ActivityLog
 
 import (
 	"context"

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"net"
 	"net/url"
@@ -20,7 +21,8 @@ import (
 // no tenant tables and not public, so an unqualified tenant query that somehow
 // runs without a tenant scope fails ("relation does not exist") instead of
 // reading public or another tenant. Public tables are always schema-qualified.
-const NoTenantSearchPath = "pg_catalog"
+// pg_temp is named last so that a temporary table can never shadow anything.
+const NoTenantSearchPath = "pg_catalog, pg_temp"
 
 // Options tune the connection pool.
 type Options struct {
@@ -112,13 +114,12 @@ func Open(dsn string, opt Options) (*bun.DB, error) {
 			pgdriver.WithDialTimeout(dial),
 			pgdriver.WithReadTimeout(0), // deadlines come from the context
 			pgdriver.WithWriteTimeout(30*time.Second),
-			pgdriver.WithConnParams(map[string]any{"search_path": NoTenantSearchPath}),
 		)
 	}()
 	if buildErr != nil {
 		return nil, buildErr
 	}
-	sqldb := sql.OpenDB(connector)
+	sqldb := sql.OpenDB(noTenantConnector{connector})
 	maxOpen := opt.MaxOpenConns
 	if maxOpen <= 0 {
 		maxOpen = 16
@@ -156,4 +157,26 @@ type Pinger struct{ DB *bun.DB }
 // Ping runs one trivial query.
 func (p Pinger) Ping(ctx context.Context) error {
 	return p.DB.PingContext(ctx)
+}
+
+// noTenantConnector sets NoTenantSearchPath on every new connection.
+// (pgdriver's connection parameters are sent as a single quoted value, which
+// cannot express a list of schemas.)
+type noTenantConnector struct{ *pgdriver.Connector }
+
+func (c noTenantConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	cn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := cn.(driver.ExecerContext)
+	if !ok {
+		_ = cn.Close()
+		return nil, fmt.Errorf("postgres: driver connection cannot execute statements")
+	}
+	if _, err := ex.ExecContext(ctx, "SET search_path TO "+NoTenantSearchPath, nil); err != nil {
+		_ = cn.Close()
+		return nil, fmt.Errorf("postgres: set search_path: %w", err)
+	}
+	return cn, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/schemata/schemata/domain"
 	"github.com/schemata/schemata/tenancy"
@@ -34,6 +35,11 @@ const (
 // PostgreSQL runs a multi-statement message as one implicit transaction, so the
 // scope lives exactly as long as the statement, on any pooled connection, one
 // round trip, and no session state is ever left behind.
+//
+// A scope belongs to one goroutine at a time, like *sql.Tx: a write scope's
+// statements share one connection, so do not run statements of one unit of
+// work concurrently (the mutex keeps the bookkeeping consistent, not the
+// wire protocol while rows are being read).
 //
 // A write scope pins one connection and prefixes its first statement with
 // `BEGIN; SET LOCAL search_path TO "company_7";`, so a unit of work of N
@@ -66,8 +72,10 @@ func scopeFrom(ctx context.Context) *scope {
 
 // setSearchPath is the only place a tenant schema name is put into SQL: the
 // name is derived from a validated CompanyID and quoted as an identifier.
+// pg_temp is listed last explicitly: PostgreSQL otherwise searches it first, and
+// a temporary table left on a pooled connection could shadow a tenant table.
 func setSearchPath(id tenancy.CompanyID) string {
-	return `SET LOCAL search_path TO "` + id.Schema() + `"; `
+	return `SET LOCAL search_path TO "` + id.Schema() + `", pg_temp; `
 }
 
 func newReadScope(db *bun.DB, id tenancy.CompanyID) *scope {
@@ -89,6 +97,12 @@ func newWriteScope(ctx context.Context, db *bun.DB, id tenancy.CompanyID) (*scop
 
 // enterTenant scopes the rest of a write transaction to id (used by the
 // provisioner once the company row has its id).
+func (s *scope) tenant() tenancy.CompanyID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.company
+}
+
 func (s *scope) enterTenant(id tenancy.CompanyID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -96,9 +110,16 @@ func (s *scope) enterTenant(id tenancy.CompanyID) {
 	s.pending += setSearchPath(id)
 }
 
-func (s *scope) statement(query string) (string, error) {
+func (s *scope) statement(ctx context.Context, query string) (string, error) {
 	if s.done {
 		return "", errors.New("postgres: unit of work already finished")
+	}
+	// pgdriver ignores cancellation (it honours deadlines only) and
+	// database/sql checks the context only when it takes a connection from the
+	// pool, which a write scope did at its start: check here, so that no
+	// statement of a cancelled unit of work is sent.
+	if err := ctx.Err(); err != nil {
+		return "", err
 	}
 	if s.mode == modeRead {
 		return s.prefix + query, nil
@@ -114,7 +135,7 @@ func (s *scope) statement(query string) (string, error) {
 func (s *scope) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q, err := s.statement(query)
+	q, err := s.statement(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +148,7 @@ func (s *scope) QueryContext(ctx context.Context, query string, args ...any) (*s
 func (s *scope) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q, err := s.statement(query)
+	q, err := s.statement(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -140,8 +161,13 @@ func (s *scope) ExecContext(ctx context.Context, query string, args ...any) (sql
 func (s *scope) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q, err := s.statement(query)
+	q, err := s.statement(ctx, query)
 	if err != nil {
+		if ctx.Err() != nil {
+			// The pool refuses a done context before sending anything, so
+			// Scan reports ctx.Err().
+			return s.db.DB.QueryRowContext(ctx, "SELECT 1")
+		}
 		q = "SELECT 1/0 -- " + "unit of work already finished" // surfaces as an error from Scan
 	}
 	if s.mode == modeRead {
@@ -164,10 +190,13 @@ func (s *scope) finish(ctx context.Context, commit bool) error {
 	if !s.began {
 		return nil
 	}
+	// A unit of work whose context is done is never committed (as with
+	// database/sql's Tx): its statements may have been cut short.
+	ctxErr := ctx.Err()
 	// Finishing must not be cut short by the caller's cancelled context.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if commit {
+	if commit && ctxErr == nil {
 		// PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK and
 		// no error, which would hide a statement error that fn swallowed. The
 		// leading SELECT fails in an aborted transaction and skips the COMMIT,
@@ -177,14 +206,24 @@ func (s *scope) finish(ctx context.Context, commit bool) error {
 		if err == nil {
 			return nil
 		}
+		var pgErr pgdriver.Error
+		if !errors.As(err, &pgErr) {
+			// No answer from the server (I/O error, timeout): the commit may or
+			// may not have happened, and the connection's state is unknown.
+			s.discard()
+			return fmt.Errorf("postgres: commit outcome unknown (connection failed during COMMIT): %w", err)
+		}
 		if _, rbErr := s.conn.ExecContext(fctx, "ROLLBACK"); rbErr != nil {
 			s.discard()
 		}
-		return fmt.Errorf("postgres: commit failed, transaction rolled back: %w", err)
+		return fmt.Errorf("postgres: commit failed, transaction rolled back: %w", mapError(err))
 	}
 	if _, err := s.conn.ExecContext(fctx, "ROLLBACK"); err != nil {
 		s.discard()
 		return fmt.Errorf("postgres: rollback: %w", err)
+	}
+	if commit {
+		return fmt.Errorf("postgres: unit of work rolled back, not committed: %w", ctxErr)
 	}
 	return nil
 }
@@ -223,17 +262,24 @@ func (h Handle) NewRaw(query string, args ...any) *bun.RawQuery {
 // tenant. Without one it returns ErrNoTenantScope: tenant queries fail closed.
 func TenantHandle(ctx context.Context, db *bun.DB) (Handle, tenancy.CompanyID, error) {
 	s := scopeFrom(ctx)
-	if s == nil || s.company == 0 {
+	if s == nil {
 		return Handle{}, 0, ErrNoTenantScope
 	}
-	return Handle{DB: db, Conn: s}, s.company, nil
+	id := s.tenant()
+	if id == 0 {
+		return Handle{}, 0, ErrNoTenantScope
+	}
+	return Handle{DB: db, Conn: s}, id, nil
 }
 
 // PublicHandle returns a handle for public (schema-qualified) tables: the
-// current unit of work when there is one, so that public rows commit with the
-// tenant's, the pool otherwise.
+// current write unit of work when there is one, so that public rows commit
+// with the tenant's, the pool otherwise.
 func PublicHandle(ctx context.Context, db *bun.DB) Handle {
-	if s := scopeFrom(ctx); s != nil {
+	// A read scope is read-only and gives public tables nothing (they are
+	// qualified), so public statements made under it go to the pool: an audit
+	// event recorded on a read path can still be written.
+	if s := scopeFrom(ctx); s != nil && s.mode == modeWrite {
 		return Handle{DB: db, Conn: s}
 	}
 	return Handle{DB: db, Conn: db}
@@ -254,8 +300,8 @@ func (u *UnitOfWork) WithinTenant(ctx context.Context, id tenancy.CompanyID, fn 
 		return domain.Errorf(domain.CodeInternal, "unit of work for invalid company id %d", id)
 	}
 	if outer := scopeFrom(ctx); outer != nil {
-		if outer.company != id {
-			return fmt.Errorf("postgres: unit of work for company %d nested in one for company %d", id, outer.company)
+		if outer.tenant() != id {
+			return fmt.Errorf("postgres: unit of work for company %d nested in one for company %d", id, outer.tenant())
 		}
 		if outer.mode == modeWrite {
 			return fn(ctx)
@@ -272,12 +318,18 @@ func (u *UnitOfWork) ReadTenant(ctx context.Context, id tenancy.CompanyID, fn fu
 		return domain.Errorf(domain.CodeInternal, "unit of work for invalid company id %d", id)
 	}
 	if outer := scopeFrom(ctx); outer != nil {
-		if outer.company != id {
-			return fmt.Errorf("postgres: unit of work for company %d nested in one for company %d", id, outer.company)
+		if outer.tenant() != id {
+			return fmt.Errorf("postgres: unit of work for company %d nested in one for company %d", id, outer.tenant())
 		}
 		return fn(ctx)
 	}
-	return fn(withScope(ctx, newReadScope(u.DB, id)))
+	s := newReadScope(u.DB, id)
+	defer func() {
+		s.mu.Lock()
+		s.done = true // a context that escapes fn cannot keep using the scope
+		s.mu.Unlock()
+	}()
+	return fn(withScope(ctx, s))
 }
 
 // runWrite runs fn in a write scope (tenant id, or none yet when id is 0) and

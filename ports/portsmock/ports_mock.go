@@ -2066,3 +2066,2263 @@ func (mock *PingerMock) PingCalls() []struct {
 	mock.lockPing.RUnlock()
 	return calls
 }
+
+// Ensure, that UserAdminMock does implement ports.UserAdmin.
+// If this is not the case, regenerate this file with moq.
+var _ ports.UserAdmin = &UserAdminMock{}
+
+// UserAdminMock is a mock implementation of ports.UserAdmin.
+//
+//	func TestSomethingThatUsesUserAdmin(t *testing.T) {
+//
+//		// make and configure a mocked ports.UserAdmin
+//		mockedUserAdmin := &UserAdminMock{
+//			DeleteFunc: func(ctx context.Context, id int64) error {
+//				panic("mock out the Delete method")
+//			},
+//			LockAdminsFunc: func(ctx context.Context) ([]int64, error) {
+//				panic("mock out the LockAdmins method")
+//			},
+//			UpdateFunc: func(ctx context.Context, u domain.User) (domain.User, error) {
+//				panic("mock out the Update method")
+//			},
+//		}
+//
+//		// use mockedUserAdmin in code that requires ports.UserAdmin
+//		// and then make assertions.
+//
+//	}
+type UserAdminMock struct {
+	// DeleteFunc mocks the Delete method.
+	DeleteFunc func(ctx context.Context, id int64) error
+
+	// LockAdminsFunc mocks the LockAdmins method.
+	LockAdminsFunc func(ctx context.Context) ([]int64, error)
+
+	// UpdateFunc mocks the Update method.
+	UpdateFunc func(ctx context.Context, u domain.User) (domain.User, error)
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// Delete holds details about calls to the Delete method.
+		Delete []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+		}
+		// LockAdmins holds details about calls to the LockAdmins method.
+		LockAdmins []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+		}
+		// Update holds details about calls to the Update method.
+		Update []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// U is the u argument value.
+			U domain.User
+		}
+	}
+	lockDelete     sync.RWMutex
+	lockLockAdmins sync.RWMutex
+	lockUpdate     sync.RWMutex
+}
+
+// Delete calls DeleteFunc.
+func (mock *UserAdminMock) Delete(ctx context.Context, id int64) error {
+	if mock.DeleteFunc == nil {
+		panic("UserAdminMock.DeleteFunc: method is nil but UserAdmin.Delete was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  int64
+	}{
+		Ctx: ctx,
+		ID:  id,
+	}
+	mock.lockDelete.Lock()
+	mock.calls.Delete = append(mock.calls.Delete, callInfo)
+	mock.lockDelete.Unlock()
+	return mock.DeleteFunc(ctx, id)
+}
+
+// DeleteCalls gets all the calls that were made to Delete.
+// Check the length with:
+//
+//	len(mockedUserAdmin.DeleteCalls())
+func (mock *UserAdminMock) DeleteCalls() []struct {
+	Ctx context.Context
+	ID  int64
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  int64
+	}
+	mock.lockDelete.RLock()
+	calls = mock.calls.Delete
+	mock.lockDelete.RUnlock()
+	return calls
+}
+
+// LockAdmins calls LockAdminsFunc.
+func (mock *UserAdminMock) LockAdmins(ctx context.Context) ([]int64, error) {
+	if mock.LockAdminsFunc == nil {
+		panic("UserAdminMock.LockAdminsFunc: method is nil but UserAdmin.LockAdmins was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+	}{
+		Ctx: ctx,
+	}
+	mock.lockLockAdmins.Lock()
+	mock.calls.LockAdmins = append(mock.calls.LockAdmins, callInfo)
+	mock.lockLockAdmins.Unlock()
+	return mock.LockAdminsFunc(ctx)
+}
+
+// LockAdminsCalls gets all the calls that were made to LockAdmins.
+// Check the length with:
+//
+//	len(mockedUserAdmin.LockAdminsCalls())
+func (mock *UserAdminMock) LockAdminsCalls() []struct {
+	Ctx context.Context
+} {
+	var calls []struct {
+		Ctx context.Context
+	}
+	mock.lockLockAdmins.RLock()
+	calls = mock.calls.LockAdmins
+	mock.lockLockAdmins.RUnlock()
+	return calls
+}
+
+// Update calls UpdateFunc.
+func (mock *UserAdminMock) Update(ctx context.Context, u domain.User) (domain.User, error) {
+	if mock.UpdateFunc == nil {
+		panic("UserAdminMock.UpdateFunc: method is nil but UserAdmin.Update was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		U   domain.User
+	}{
+		Ctx: ctx,
+		U:   u,
+	}
+	mock.lockUpdate.Lock()
+	mock.calls.Update = append(mock.calls.Update, callInfo)
+	mock.lockUpdate.Unlock()
+	return mock.UpdateFunc(ctx, u)
+}
+
+// UpdateCalls gets all the calls that were made to Update.
+// Check the length with:
+//
+//	len(mockedUserAdmin.UpdateCalls())
+func (mock *UserAdminMock) UpdateCalls() []struct {
+	Ctx context.Context
+	U   domain.User
+} {
+	var calls []struct {
+		Ctx context.Context
+		U   domain.User
+	}
+	mock.lockUpdate.RLock()
+	calls = mock.calls.Update
+	mock.lockUpdate.RUnlock()
+	return calls
+}
+
+// Ensure, that TeamRepositoryMock does implement ports.TeamRepository.
+// If this is not the case, regenerate this file with moq.
+var _ ports.TeamRepository = &TeamRepositoryMock{}
+
+// TeamRepositoryMock is a mock implementation of ports.TeamRepository.
+//
+//	func TestSomethingThatUsesTeamRepository(t *testing.T) {
+//
+//		// make and configure a mocked ports.TeamRepository
+//		mockedTeamRepository := &TeamRepositoryMock{
+//			AddMemberFunc: func(ctx context.Context, teamID int64, userID int64) error {
+//				panic("mock out the AddMember method")
+//			},
+//			CreateFunc: func(ctx context.Context, t domain.Team) (domain.Team, error) {
+//				panic("mock out the Create method")
+//			},
+//			DeleteFunc: func(ctx context.Context, id int64) error {
+//				panic("mock out the Delete method")
+//			},
+//			GetFunc: func(ctx context.Context, id int64) (domain.Team, error) {
+//				panic("mock out the Get method")
+//			},
+//			ListFunc: func(ctx context.Context, page domain.Page) ([]domain.Team, error) {
+//				panic("mock out the List method")
+//			},
+//			ListMembersFunc: func(ctx context.Context, teamID int64, page domain.Page) ([]domain.User, error) {
+//				panic("mock out the ListMembers method")
+//			},
+//			RemoveMemberFunc: func(ctx context.Context, teamID int64, userID int64) error {
+//				panic("mock out the RemoveMember method")
+//			},
+//			UpdateFunc: func(ctx context.Context, t domain.Team) (domain.Team, error) {
+//				panic("mock out the Update method")
+//			},
+//		}
+//
+//		// use mockedTeamRepository in code that requires ports.TeamRepository
+//		// and then make assertions.
+//
+//	}
+type TeamRepositoryMock struct {
+	// AddMemberFunc mocks the AddMember method.
+	AddMemberFunc func(ctx context.Context, teamID int64, userID int64) error
+
+	// CreateFunc mocks the Create method.
+	CreateFunc func(ctx context.Context, t domain.Team) (domain.Team, error)
+
+	// DeleteFunc mocks the Delete method.
+	DeleteFunc func(ctx context.Context, id int64) error
+
+	// GetFunc mocks the Get method.
+	GetFunc func(ctx context.Context, id int64) (domain.Team, error)
+
+	// ListFunc mocks the List method.
+	ListFunc func(ctx context.Context, page domain.Page) ([]domain.Team, error)
+
+	// ListMembersFunc mocks the ListMembers method.
+	ListMembersFunc func(ctx context.Context, teamID int64, page domain.Page) ([]domain.User, error)
+
+	// RemoveMemberFunc mocks the RemoveMember method.
+	RemoveMemberFunc func(ctx context.Context, teamID int64, userID int64) error
+
+	// UpdateFunc mocks the Update method.
+	UpdateFunc func(ctx context.Context, t domain.Team) (domain.Team, error)
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// AddMember holds details about calls to the AddMember method.
+		AddMember []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// TeamID is the teamID argument value.
+			TeamID int64
+			// UserID is the userID argument value.
+			UserID int64
+		}
+		// Create holds details about calls to the Create method.
+		Create []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// T is the t argument value.
+			T domain.Team
+		}
+		// Delete holds details about calls to the Delete method.
+		Delete []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+		}
+		// Get holds details about calls to the Get method.
+		Get []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+		}
+		// List holds details about calls to the List method.
+		List []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Page is the page argument value.
+			Page domain.Page
+		}
+		// ListMembers holds details about calls to the ListMembers method.
+		ListMembers []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// TeamID is the teamID argument value.
+			TeamID int64
+			// Page is the page argument value.
+			Page domain.Page
+		}
+		// RemoveMember holds details about calls to the RemoveMember method.
+		RemoveMember []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// TeamID is the teamID argument value.
+			TeamID int64
+			// UserID is the userID argument value.
+			UserID int64
+		}
+		// Update holds details about calls to the Update method.
+		Update []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// T is the t argument value.
+			T domain.Team
+		}
+	}
+	lockAddMember    sync.RWMutex
+	lockCreate       sync.RWMutex
+	lockDelete       sync.RWMutex
+	lockGet          sync.RWMutex
+	lockList         sync.RWMutex
+	lockListMembers  sync.RWMutex
+	lockRemoveMember sync.RWMutex
+	lockUpdate       sync.RWMutex
+}
+
+// AddMember calls AddMemberFunc.
+func (mock *TeamRepositoryMock) AddMember(ctx context.Context, teamID int64, userID int64) error {
+	if mock.AddMemberFunc == nil {
+		panic("TeamRepositoryMock.AddMemberFunc: method is nil but TeamRepository.AddMember was just called")
+	}
+	callInfo := struct {
+		Ctx    context.Context
+		TeamID int64
+		UserID int64
+	}{
+		Ctx:    ctx,
+		TeamID: teamID,
+		UserID: userID,
+	}
+	mock.lockAddMember.Lock()
+	mock.calls.AddMember = append(mock.calls.AddMember, callInfo)
+	mock.lockAddMember.Unlock()
+	return mock.AddMemberFunc(ctx, teamID, userID)
+}
+
+// AddMemberCalls gets all the calls that were made to AddMember.
+// Check the length with:
+//
+//	len(mockedTeamRepository.AddMemberCalls())
+func (mock *TeamRepositoryMock) AddMemberCalls() []struct {
+	Ctx    context.Context
+	TeamID int64
+	UserID int64
+} {
+	var calls []struct {
+		Ctx    context.Context
+		TeamID int64
+		UserID int64
+	}
+	mock.lockAddMember.RLock()
+	calls = mock.calls.AddMember
+	mock.lockAddMember.RUnlock()
+	return calls
+}
+
+// Create calls CreateFunc.
+func (mock *TeamRepositoryMock) Create(ctx context.Context, t domain.Team) (domain.Team, error) {
+	if mock.CreateFunc == nil {
+		panic("TeamRepositoryMock.CreateFunc: method is nil but TeamRepository.Create was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		T   domain.Team
+	}{
+		Ctx: ctx,
+		T:   t,
+	}
+	mock.lockCreate.Lock()
+	mock.calls.Create = append(mock.calls.Create, callInfo)
+	mock.lockCreate.Unlock()
+	return mock.CreateFunc(ctx, t)
+}
+
+// CreateCalls gets all the calls that were made to Create.
+// Check the length with:
+//
+//	len(mockedTeamRepository.CreateCalls())
+func (mock *TeamRepositoryMock) CreateCalls() []struct {
+	Ctx context.Context
+	T   domain.Team
+} {
+	var calls []struct {
+		Ctx context.Context
+		T   domain.Team
+	}
+	mock.lockCreate.RLock()
+	calls = mock.calls.Create
+	mock.lockCreate.RUnlock()
+	return calls
+}
+
+// Delete calls DeleteFunc.
+func (mock *TeamRepositoryMock) Delete(ctx context.Context, id int64) error {
+	if mock.DeleteFunc == nil {
+		panic("TeamRepositoryMock.DeleteFunc: method is nil but TeamRepository.Delete was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  int64
+	}{
+		Ctx: ctx,
+		ID:  id,
+	}
+	mock.lockDelete.Lock()
+	mock.calls.Delete = append(mock.calls.Delete, callInfo)
+	mock.lockDelete.Unlock()
+	return mock.DeleteFunc(ctx, id)
+}
+
+// DeleteCalls gets all the calls that were made to Delete.
+// Check the length with:
+//
+//	len(mockedTeamRepository.DeleteCalls())
+func (mock *TeamRepositoryMock) DeleteCalls() []struct {
+	Ctx context.Context
+	ID  int64
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  int64
+	}
+	mock.lockDelete.RLock()
+	calls = mock.calls.Delete
+	mock.lockDelete.RUnlock()
+	return calls
+}
+
+// Get calls GetFunc.
+func (mock *TeamRepositoryMock) Get(ctx context.Context, id int64) (domain.Team, error) {
+	if mock.GetFunc == nil {
+		panic("TeamRepositoryMock.GetFunc: method is nil but TeamRepository.Get was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  int64
+	}{
+		Ctx: ctx,
+		ID:  id,
+	}
+	mock.lockGet.Lock()
+	mock.calls.Get = append(mock.calls.Get, callInfo)
+	mock.lockGet.Unlock()
+	return mock.GetFunc(ctx, id)
+}
+
+// GetCalls gets all the calls that were made to Get.
+// Check the length with:
+//
+//	len(mockedTeamRepository.GetCalls())
+func (mock *TeamRepositoryMock) GetCalls() []struct {
+	Ctx context.Context
+	ID  int64
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  int64
+	}
+	mock.lockGet.RLock()
+	calls = mock.calls.Get
+	mock.lockGet.RUnlock()
+	return calls
+}
+
+// List calls ListFunc.
+func (mock *TeamRepositoryMock) List(ctx context.Context, page domain.Page) ([]domain.Team, error) {
+	if mock.ListFunc == nil {
+		panic("TeamRepositoryMock.ListFunc: method is nil but TeamRepository.List was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		Page domain.Page
+	}{
+		Ctx:  ctx,
+		Page: page,
+	}
+	mock.lockList.Lock()
+	mock.calls.List = append(mock.calls.List, callInfo)
+	mock.lockList.Unlock()
+	return mock.ListFunc(ctx, page)
+}
+
+// ListCalls gets all the calls that were made to List.
+// Check the length with:
+//
+//	len(mockedTeamRepository.ListCalls())
+func (mock *TeamRepositoryMock) ListCalls() []struct {
+	Ctx  context.Context
+	Page domain.Page
+} {
+	var calls []struct {
+		Ctx  context.Context
+		Page domain.Page
+	}
+	mock.lockList.RLock()
+	calls = mock.calls.List
+	mock.lockList.RUnlock()
+	return calls
+}
+
+// ListMembers calls ListMembersFunc.
+func (mock *TeamRepositoryMock) ListMembers(ctx context.Context, teamID int64, page domain.Page) ([]domain.User, error) {
+	if mock.ListMembersFunc == nil {
+		panic("TeamRepositoryMock.ListMembersFunc: method is nil but TeamRepository.ListMembers was just called")
+	}
+	callInfo := struct {
+		Ctx    context.Context
+		TeamID int64
+		Page   domain.Page
+	}{
+		Ctx:    ctx,
+		TeamID: teamID,
+		Page:   page,
+	}
+	mock.lockListMembers.Lock()
+	mock.calls.ListMembers = append(mock.calls.ListMembers, callInfo)
+	mock.lockListMembers.Unlock()
+	return mock.ListMembersFunc(ctx, teamID, page)
+}
+
+// ListMembersCalls gets all the calls that were made to ListMembers.
+// Check the length with:
+//
+//	len(mockedTeamRepository.ListMembersCalls())
+func (mock *TeamRepositoryMock) ListMembersCalls() []struct {
+	Ctx    context.Context
+	TeamID int64
+	Page   domain.Page
+} {
+	var calls []struct {
+		Ctx    context.Context
+		TeamID int64
+		Page   domain.Page
+	}
+	mock.lockListMembers.RLock()
+	calls = mock.calls.ListMembers
+	mock.lockListMembers.RUnlock()
+	return calls
+}
+
+// RemoveMember calls RemoveMemberFunc.
+func (mock *TeamRepositoryMock) RemoveMember(ctx context.Context, teamID int64, userID int64) error {
+	if mock.RemoveMemberFunc == nil {
+		panic("TeamRepositoryMock.RemoveMemberFunc: method is nil but TeamRepository.RemoveMember was just called")
+	}
+	callInfo := struct {
+		Ctx    context.Context
+		TeamID int64
+		UserID int64
+	}{
+		Ctx:    ctx,
+		TeamID: teamID,
+		UserID: userID,
+	}
+	mock.lockRemoveMember.Lock()
+	mock.calls.RemoveMember = append(mock.calls.RemoveMember, callInfo)
+	mock.lockRemoveMember.Unlock()
+	return mock.RemoveMemberFunc(ctx, teamID, userID)
+}
+
+// RemoveMemberCalls gets all the calls that were made to RemoveMember.
+// Check the length with:
+//
+//	len(mockedTeamRepository.RemoveMemberCalls())
+func (mock *TeamRepositoryMock) RemoveMemberCalls() []struct {
+	Ctx    context.Context
+	TeamID int64
+	UserID int64
+} {
+	var calls []struct {
+		Ctx    context.Context
+		TeamID int64
+		UserID int64
+	}
+	mock.lockRemoveMember.RLock()
+	calls = mock.calls.RemoveMember
+	mock.lockRemoveMember.RUnlock()
+	return calls
+}
+
+// Update calls UpdateFunc.
+func (mock *TeamRepositoryMock) Update(ctx context.Context, t domain.Team) (domain.Team, error) {
+	if mock.UpdateFunc == nil {
+		panic("TeamRepositoryMock.UpdateFunc: method is nil but TeamRepository.Update was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		T   domain.Team
+	}{
+		Ctx: ctx,
+		T:   t,
+	}
+	mock.lockUpdate.Lock()
+	mock.calls.Update = append(mock.calls.Update, callInfo)
+	mock.lockUpdate.Unlock()
+	return mock.UpdateFunc(ctx, t)
+}
+
+// UpdateCalls gets all the calls that were made to Update.
+// Check the length with:
+//
+//	len(mockedTeamRepository.UpdateCalls())
+func (mock *TeamRepositoryMock) UpdateCalls() []struct {
+	Ctx context.Context
+	T   domain.Team
+} {
+	var calls []struct {
+		Ctx context.Context
+		T   domain.Team
+	}
+	mock.lockUpdate.RLock()
+	calls = mock.calls.Update
+	mock.lockUpdate.RUnlock()
+	return calls
+}
+
+// Ensure, that ComponentRepositoryMock does implement ports.ComponentRepository.
+// If this is not the case, regenerate this file with moq.
+var _ ports.ComponentRepository = &ComponentRepositoryMock{}
+
+// ComponentRepositoryMock is a mock implementation of ports.ComponentRepository.
+//
+//	func TestSomethingThatUsesComponentRepository(t *testing.T) {
+//
+//		// make and configure a mocked ports.ComponentRepository
+//		mockedComponentRepository := &ComponentRepositoryMock{
+//			AddDependencyFunc: func(ctx context.Context, id int64, other int64) error {
+//				panic("mock out the AddDependency method")
+//			},
+//			CreateFunc: func(ctx context.Context, c domain.Component) (domain.Component, error) {
+//				panic("mock out the Create method")
+//			},
+//			DeleteFunc: func(ctx context.Context, id int64) error {
+//				panic("mock out the Delete method")
+//			},
+//			GetFunc: func(ctx context.Context, id int64) (domain.Component, error) {
+//				panic("mock out the Get method")
+//			},
+//			ListFunc: func(ctx context.Context, f domain.ComponentFilter, page domain.Page) ([]domain.Component, error) {
+//				panic("mock out the List method")
+//			},
+//			ListDependenciesFunc: func(ctx context.Context, id int64, page domain.Page) ([]domain.Component, error) {
+//				panic("mock out the ListDependencies method")
+//			},
+//			ListDependentsFunc: func(ctx context.Context, id int64, page domain.Page) ([]domain.Component, error) {
+//				panic("mock out the ListDependents method")
+//			},
+//			RemoveDependencyFunc: func(ctx context.Context, id int64, other int64) error {
+//				panic("mock out the RemoveDependency method")
+//			},
+//			UpdateFunc: func(ctx context.Context, c domain.Component) (domain.Component, error) {
+//				panic("mock out the Update method")
+//			},
+//		}
+//
+//		// use mockedComponentRepository in code that requires ports.ComponentRepository
+//		// and then make assertions.
+//
+//	}
+type ComponentRepositoryMock struct {
+	// AddDependencyFunc mocks the AddDependency method.
+	AddDependencyFunc func(ctx context.Context, id int64, other int64) error
+
+	// CreateFunc mocks the Create method.
+	CreateFunc func(ctx context.Context, c domain.Component) (domain.Component, error)
+
+	// DeleteFunc mocks the Delete method.
+	DeleteFunc func(ctx context.Context, id int64) error
+
+	// GetFunc mocks the Get method.
+	GetFunc func(ctx context.Context, id int64) (domain.Component, error)
+
+	// ListFunc mocks the List method.
+	ListFunc func(ctx context.Context, f domain.ComponentFilter, page domain.Page) ([]domain.Component, error)
+
+	// ListDependenciesFunc mocks the ListDependencies method.
+	ListDependenciesFunc func(ctx context.Context, id int64, page domain.Page) ([]domain.Component, error)
+
+	// ListDependentsFunc mocks the ListDependents method.
+	ListDependentsFunc func(ctx context.Context, id int64, page domain.Page) ([]domain.Component, error)
+
+	// RemoveDependencyFunc mocks the RemoveDependency method.
+	RemoveDependencyFunc func(ctx context.Context, id int64, other int64) error
+
+	// UpdateFunc mocks the Update method.
+	UpdateFunc func(ctx context.Context, c domain.Component) (domain.Component, error)
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// AddDependency holds details about calls to the AddDependency method.
+		AddDependency []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+			// Other is the other argument value.
+			Other int64
+		}
+		// Create holds details about calls to the Create method.
+		Create []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// C is the c argument value.
+			C domain.Component
+		}
+		// Delete holds details about calls to the Delete method.
+		Delete []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+		}
+		// Get holds details about calls to the Get method.
+		Get []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+		}
+		// List holds details about calls to the List method.
+		List []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// F is the f argument value.
+			F domain.ComponentFilter
+			// Page is the page argument value.
+			Page domain.Page
+		}
+		// ListDependencies holds details about calls to the ListDependencies method.
+		ListDependencies []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+			// Page is the page argument value.
+			Page domain.Page
+		}
+		// ListDependents holds details about calls to the ListDependents method.
+		ListDependents []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+			// Page is the page argument value.
+			Page domain.Page
+		}
+		// RemoveDependency holds details about calls to the RemoveDependency method.
+		RemoveDependency []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+			// Other is the other argument value.
+			Other int64
+		}
+		// Update holds details about calls to the Update method.
+		Update []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// C is the c argument value.
+			C domain.Component
+		}
+	}
+	lockAddDependency    sync.RWMutex
+	lockCreate           sync.RWMutex
+	lockDelete           sync.RWMutex
+	lockGet              sync.RWMutex
+	lockList             sync.RWMutex
+	lockListDependencies sync.RWMutex
+	lockListDependents   sync.RWMutex
+	lockRemoveDependency sync.RWMutex
+	lockUpdate           sync.RWMutex
+}
+
+// AddDependency calls AddDependencyFunc.
+func (mock *ComponentRepositoryMock) AddDependency(ctx context.Context, id int64, other int64) error {
+	if mock.AddDependencyFunc == nil {
+		panic("ComponentRepositoryMock.AddDependencyFunc: method is nil but ComponentRepository.AddDependency was just called")
+	}
+	callInfo := struct {
+		Ctx   context.Context
+		ID    int64
+		Other int64
+	}{
+		Ctx:   ctx,
+		ID:    id,
+		Other: other,
+	}
+	mock.lockAddDependency.Lock()
+	mock.calls.AddDependency = append(mock.calls.AddDependency, callInfo)
+	mock.lockAddDependency.Unlock()
+	return mock.AddDependencyFunc(ctx, id, other)
+}
+
+// AddDependencyCalls gets all the calls that were made to AddDependency.
+// Check the length with:
+//
+//	len(mockedComponentRepository.AddDependencyCalls())
+func (mock *ComponentRepositoryMock) AddDependencyCalls() []struct {
+	Ctx   context.Context
+	ID    int64
+	Other int64
+} {
+	var calls []struct {
+		Ctx   context.Context
+		ID    int64
+		Other int64
+	}
+	mock.lockAddDependency.RLock()
+	calls = mock.calls.AddDependency
+	mock.lockAddDependency.RUnlock()
+	return calls
+}
+
+// Create calls CreateFunc.
+func (mock *ComponentRepositoryMock) Create(ctx context.Context, c domain.Component) (domain.Component, error) {
+	if mock.CreateFunc == nil {
+		panic("ComponentRepositoryMock.CreateFunc: method is nil but ComponentRepository.Create was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		C   domain.Component
+	}{
+		Ctx: ctx,
+		C:   c,
+	}
+	mock.lockCreate.Lock()
+	mock.calls.Create = append(mock.calls.Create, callInfo)
+	mock.lockCreate.Unlock()
+	return mock.CreateFunc(ctx, c)
+}
+
+// CreateCalls gets all the calls that were made to Create.
+// Check the length with:
+//
+//	len(mockedComponentRepository.CreateCalls())
+func (mock *ComponentRepositoryMock) CreateCalls() []struct {
+	Ctx context.Context
+	C   domain.Component
+} {
+	var calls []struct {
+		Ctx context.Context
+		C   domain.Component
+	}
+	mock.lockCreate.RLock()
+	calls = mock.calls.Create
+	mock.lockCreate.RUnlock()
+	return calls
+}
+
+// Delete calls DeleteFunc.
+func (mock *ComponentRepositoryMock) Delete(ctx context.Context, id int64) error {
+	if mock.DeleteFunc == nil {
+		panic("ComponentRepositoryMock.DeleteFunc: method is nil but ComponentRepository.Delete was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  int64
+	}{
+		Ctx: ctx,
+		ID:  id,
+	}
+	mock.lockDelete.Lock()
+	mock.calls.Delete = append(mock.calls.Delete, callInfo)
+	mock.lockDelete.Unlock()
+	return mock.DeleteFunc(ctx, id)
+}
+
+// DeleteCalls gets all the calls that were made to Delete.
+// Check the length with:
+//
+//	len(mockedComponentRepository.DeleteCalls())
+func (mock *ComponentRepositoryMock) DeleteCalls() []struct {
+	Ctx context.Context
+	ID  int64
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  int64
+	}
+	mock.lockDelete.RLock()
+	calls = mock.calls.Delete
+	mock.lockDelete.RUnlock()
+	return calls
+}
+
+// Get calls GetFunc.
+func (mock *ComponentRepositoryMock) Get(ctx context.Context, id int64) (domain.Component, error) {
+	if mock.GetFunc == nil {
+		panic("ComponentRepositoryMock.GetFunc: method is nil but ComponentRepository.Get was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  int64
+	}{
+		Ctx: ctx,
+		ID:  id,
+	}
+	mock.lockGet.Lock()
+	mock.calls.Get = append(mock.calls.Get, callInfo)
+	mock.lockGet.Unlock()
+	return mock.GetFunc(ctx, id)
+}
+
+// GetCalls gets all the calls that were made to Get.
+// Check the length with:
+//
+//	len(mockedComponentRepository.GetCalls())
+func (mock *ComponentRepositoryMock) GetCalls() []struct {
+	Ctx context.Context
+	ID  int64
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  int64
+	}
+	mock.lockGet.RLock()
+	calls = mock.calls.Get
+	mock.lockGet.RUnlock()
+	return calls
+}
+
+// List calls ListFunc.
+func (mock *ComponentRepositoryMock) List(ctx context.Context, f domain.ComponentFilter, page domain.Page) ([]domain.Component, error) {
+	if mock.ListFunc == nil {
+		panic("ComponentRepositoryMock.ListFunc: method is nil but ComponentRepository.List was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		F    domain.ComponentFilter
+		Page domain.Page
+	}{
+		Ctx:  ctx,
+		F:    f,
+		Page: page,
+	}
+	mock.lockList.Lock()
+	mock.calls.List = append(mock.calls.List, callInfo)
+	mock.lockList.Unlock()
+	return mock.ListFunc(ctx, f, page)
+}
+
+// ListCalls gets all the calls that were made to List.
+// Check the length with:
+//
+//	len(mockedComponentRepository.ListCalls())
+func (mock *ComponentRepositoryMock) ListCalls() []struct {
+	Ctx  context.Context
+	F    domain.ComponentFilter
+	Page domain.Page
+} {
+	var calls []struct {
+		Ctx  context.Context
+		F    domain.ComponentFilter
+		Page domain.Page
+	}
+	mock.lockList.RLock()
+	calls = mock.calls.List
+	mock.lockList.RUnlock()
+	return calls
+}
+
+// ListDependencies calls ListDependenciesFunc.
+func (mock *ComponentRepositoryMock) ListDependencies(ctx context.Context, id int64, page domain.Page) ([]domain.Component, error) {
+	if mock.ListDependenciesFunc == nil {
+		panic("ComponentRepositoryMock.ListDependenciesFunc: method is nil but ComponentRepository.ListDependencies was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		ID   int64
+		Page domain.Page
+	}{
+		Ctx:  ctx,
+		ID:   id,
+		Page: page,
+	}
+	mock.lockListDependencies.Lock()
+	mock.calls.ListDependencies = append(mock.calls.ListDependencies, callInfo)
+	mock.lockListDependencies.Unlock()
+	return mock.ListDependenciesFunc(ctx, id, page)
+}
+
+// ListDependenciesCalls gets all the calls that were made to ListDependencies.
+// Check the length with:
+//
+//	len(mockedComponentRepository.ListDependenciesCalls())
+func (mock *ComponentRepositoryMock) ListDependenciesCalls() []struct {
+	Ctx  context.Context
+	ID   int64
+	Page domain.Page
+} {
+	var calls []struct {
+		Ctx  context.Context
+		ID   int64
+		Page domain.Page
+	}
+	mock.lockListDependencies.RLock()
+	calls = mock.calls.ListDependencies
+	mock.lockListDependencies.RUnlock()
+	return calls
+}
+
+// ListDependents calls ListDependentsFunc.
+func (mock *ComponentRepositoryMock) ListDependents(ctx context.Context, id int64, page domain.Page) ([]domain.Component, error) {
+	if mock.ListDependentsFunc == nil {
+		panic("ComponentRepositoryMock.ListDependentsFunc: method is nil but ComponentRepository.ListDependents was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		ID   int64
+		Page domain.Page
+	}{
+		Ctx:  ctx,
+		ID:   id,
+		Page: page,
+	}
+	mock.lockListDependents.Lock()
+	mock.calls.ListDependents = append(mock.calls.ListDependents, callInfo)
+	mock.lockListDependents.Unlock()
+	return mock.ListDependentsFunc(ctx, id, page)
+}
+
+// ListDependentsCalls gets all the calls that were made to ListDependents.
+// Check the length with:
+//
+//	len(mockedComponentRepository.ListDependentsCalls())
+func (mock *ComponentRepositoryMock) ListDependentsCalls() []struct {
+	Ctx  context.Context
+	ID   int64
+	Page domain.Page
+} {
+	var calls []struct {
+		Ctx  context.Context
+		ID   int64
+		Page domain.Page
+	}
+	mock.lockListDependents.RLock()
+	calls = mock.calls.ListDependents
+	mock.lockListDependents.RUnlock()
+	return calls
+}
+
+// RemoveDependency calls RemoveDependencyFunc.
+func (mock *ComponentRepositoryMock) RemoveDependency(ctx context.Context, id int64, other int64) error {
+	if mock.RemoveDependencyFunc == nil {
+		panic("ComponentRepositoryMock.RemoveDependencyFunc: method is nil but ComponentRepository.RemoveDependency was just called")
+	}
+	callInfo := struct {
+		Ctx   context.Context
+		ID    int64
+		Other int64
+	}{
+		Ctx:   ctx,
+		ID:    id,
+		Other: other,
+	}
+	mock.lockRemoveDependency.Lock()
+	mock.calls.RemoveDependency = append(mock.calls.RemoveDependency, callInfo)
+	mock.lockRemoveDependency.Unlock()
+	return mock.RemoveDependencyFunc(ctx, id, other)
+}
+
+// RemoveDependencyCalls gets all the calls that were made to RemoveDependency.
+// Check the length with:
+//
+//	len(mockedComponentRepository.RemoveDependencyCalls())
+func (mock *ComponentRepositoryMock) RemoveDependencyCalls() []struct {
+	Ctx   context.Context
+	ID    int64
+	Other int64
+} {
+	var calls []struct {
+		Ctx   context.Context
+		ID    int64
+		Other int64
+	}
+	mock.lockRemoveDependency.RLock()
+	calls = mock.calls.RemoveDependency
+	mock.lockRemoveDependency.RUnlock()
+	return calls
+}
+
+// Update calls UpdateFunc.
+func (mock *ComponentRepositoryMock) Update(ctx context.Context, c domain.Component) (domain.Component, error) {
+	if mock.UpdateFunc == nil {
+		panic("ComponentRepositoryMock.UpdateFunc: method is nil but ComponentRepository.Update was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		C   domain.Component
+	}{
+		Ctx: ctx,
+		C:   c,
+	}
+	mock.lockUpdate.Lock()
+	mock.calls.Update = append(mock.calls.Update, callInfo)
+	mock.lockUpdate.Unlock()
+	return mock.UpdateFunc(ctx, c)
+}
+
+// UpdateCalls gets all the calls that were made to Update.
+// Check the length with:
+//
+//	len(mockedComponentRepository.UpdateCalls())
+func (mock *ComponentRepositoryMock) UpdateCalls() []struct {
+	Ctx context.Context
+	C   domain.Component
+} {
+	var calls []struct {
+		Ctx context.Context
+		C   domain.Component
+	}
+	mock.lockUpdate.RLock()
+	calls = mock.calls.Update
+	mock.lockUpdate.RUnlock()
+	return calls
+}
+
+// Ensure, that TagRepositoryMock does implement ports.TagRepository.
+// If this is not the case, regenerate this file with moq.
+var _ ports.TagRepository = &TagRepositoryMock{}
+
+// TagRepositoryMock is a mock implementation of ports.TagRepository.
+//
+//	func TestSomethingThatUsesTagRepository(t *testing.T) {
+//
+//		// make and configure a mocked ports.TagRepository
+//		mockedTagRepository := &TagRepositoryMock{
+//			CreateFunc: func(ctx context.Context, t domain.Tag) (domain.Tag, error) {
+//				panic("mock out the Create method")
+//			},
+//			DeleteFunc: func(ctx context.Context, id int64) error {
+//				panic("mock out the Delete method")
+//			},
+//			GetFunc: func(ctx context.Context, id int64) (domain.Tag, error) {
+//				panic("mock out the Get method")
+//			},
+//			ListFunc: func(ctx context.Context, page domain.Page) ([]domain.Tag, error) {
+//				panic("mock out the List method")
+//			},
+//			UpdateFunc: func(ctx context.Context, t domain.Tag) (domain.Tag, error) {
+//				panic("mock out the Update method")
+//			},
+//		}
+//
+//		// use mockedTagRepository in code that requires ports.TagRepository
+//		// and then make assertions.
+//
+//	}
+type TagRepositoryMock struct {
+	// CreateFunc mocks the Create method.
+	CreateFunc func(ctx context.Context, t domain.Tag) (domain.Tag, error)
+
+	// DeleteFunc mocks the Delete method.
+	DeleteFunc func(ctx context.Context, id int64) error
+
+	// GetFunc mocks the Get method.
+	GetFunc func(ctx context.Context, id int64) (domain.Tag, error)
+
+	// ListFunc mocks the List method.
+	ListFunc func(ctx context.Context, page domain.Page) ([]domain.Tag, error)
+
+	// UpdateFunc mocks the Update method.
+	UpdateFunc func(ctx context.Context, t domain.Tag) (domain.Tag, error)
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// Create holds details about calls to the Create method.
+		Create []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// T is the t argument value.
+			T domain.Tag
+		}
+		// Delete holds details about calls to the Delete method.
+		Delete []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+		}
+		// Get holds details about calls to the Get method.
+		Get []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+		}
+		// List holds details about calls to the List method.
+		List []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Page is the page argument value.
+			Page domain.Page
+		}
+		// Update holds details about calls to the Update method.
+		Update []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// T is the t argument value.
+			T domain.Tag
+		}
+	}
+	lockCreate sync.RWMutex
+	lockDelete sync.RWMutex
+	lockGet    sync.RWMutex
+	lockList   sync.RWMutex
+	lockUpdate sync.RWMutex
+}
+
+// Create calls CreateFunc.
+func (mock *TagRepositoryMock) Create(ctx context.Context, t domain.Tag) (domain.Tag, error) {
+	if mock.CreateFunc == nil {
+		panic("TagRepositoryMock.CreateFunc: method is nil but TagRepository.Create was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		T   domain.Tag
+	}{
+		Ctx: ctx,
+		T:   t,
+	}
+	mock.lockCreate.Lock()
+	mock.calls.Create = append(mock.calls.Create, callInfo)
+	mock.lockCreate.Unlock()
+	return mock.CreateFunc(ctx, t)
+}
+
+// CreateCalls gets all the calls that were made to Create.
+// Check the length with:
+//
+//	len(mockedTagRepository.CreateCalls())
+func (mock *TagRepositoryMock) CreateCalls() []struct {
+	Ctx context.Context
+	T   domain.Tag
+} {
+	var calls []struct {
+		Ctx context.Context
+		T   domain.Tag
+	}
+	mock.lockCreate.RLock()
+	calls = mock.calls.Create
+	mock.lockCreate.RUnlock()
+	return calls
+}
+
+// Delete calls DeleteFunc.
+func (mock *TagRepositoryMock) Delete(ctx context.Context, id int64) error {
+	if mock.DeleteFunc == nil {
+		panic("TagRepositoryMock.DeleteFunc: method is nil but TagRepository.Delete was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  int64
+	}{
+		Ctx: ctx,
+		ID:  id,
+	}
+	mock.lockDelete.Lock()
+	mock.calls.Delete = append(mock.calls.Delete, callInfo)
+	mock.lockDelete.Unlock()
+	return mock.DeleteFunc(ctx, id)
+}
+
+// DeleteCalls gets all the calls that were made to Delete.
+// Check the length with:
+//
+//	len(mockedTagRepository.DeleteCalls())
+func (mock *TagRepositoryMock) DeleteCalls() []struct {
+	Ctx context.Context
+	ID  int64
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  int64
+	}
+	mock.lockDelete.RLock()
+	calls = mock.calls.Delete
+	mock.lockDelete.RUnlock()
+	return calls
+}
+
+// Get calls GetFunc.
+func (mock *TagRepositoryMock) Get(ctx context.Context, id int64) (domain.Tag, error) {
+	if mock.GetFunc == nil {
+		panic("TagRepositoryMock.GetFunc: method is nil but TagRepository.Get was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  int64
+	}{
+		Ctx: ctx,
+		ID:  id,
+	}
+	mock.lockGet.Lock()
+	mock.calls.Get = append(mock.calls.Get, callInfo)
+	mock.lockGet.Unlock()
+	return mock.GetFunc(ctx, id)
+}
+
+// GetCalls gets all the calls that were made to Get.
+// Check the length with:
+//
+//	len(mockedTagRepository.GetCalls())
+func (mock *TagRepositoryMock) GetCalls() []struct {
+	Ctx context.Context
+	ID  int64
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  int64
+	}
+	mock.lockGet.RLock()
+	calls = mock.calls.Get
+	mock.lockGet.RUnlock()
+	return calls
+}
+
+// List calls ListFunc.
+func (mock *TagRepositoryMock) List(ctx context.Context, page domain.Page) ([]domain.Tag, error) {
+	if mock.ListFunc == nil {
+		panic("TagRepositoryMock.ListFunc: method is nil but TagRepository.List was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		Page domain.Page
+	}{
+		Ctx:  ctx,
+		Page: page,
+	}
+	mock.lockList.Lock()
+	mock.calls.List = append(mock.calls.List, callInfo)
+	mock.lockList.Unlock()
+	return mock.ListFunc(ctx, page)
+}
+
+// ListCalls gets all the calls that were made to List.
+// Check the length with:
+//
+//	len(mockedTagRepository.ListCalls())
+func (mock *TagRepositoryMock) ListCalls() []struct {
+	Ctx  context.Context
+	Page domain.Page
+} {
+	var calls []struct {
+		Ctx  context.Context
+		Page domain.Page
+	}
+	mock.lockList.RLock()
+	calls = mock.calls.List
+	mock.lockList.RUnlock()
+	return calls
+}
+
+// Update calls UpdateFunc.
+func (mock *TagRepositoryMock) Update(ctx context.Context, t domain.Tag) (domain.Tag, error) {
+	if mock.UpdateFunc == nil {
+		panic("TagRepositoryMock.UpdateFunc: method is nil but TagRepository.Update was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		T   domain.Tag
+	}{
+		Ctx: ctx,
+		T:   t,
+	}
+	mock.lockUpdate.Lock()
+	mock.calls.Update = append(mock.calls.Update, callInfo)
+	mock.lockUpdate.Unlock()
+	return mock.UpdateFunc(ctx, t)
+}
+
+// UpdateCalls gets all the calls that were made to Update.
+// Check the length with:
+//
+//	len(mockedTagRepository.UpdateCalls())
+func (mock *TagRepositoryMock) UpdateCalls() []struct {
+	Ctx context.Context
+	T   domain.Tag
+} {
+	var calls []struct {
+		Ctx context.Context
+		T   domain.Tag
+	}
+	mock.lockUpdate.RLock()
+	calls = mock.calls.Update
+	mock.lockUpdate.RUnlock()
+	return calls
+}
+
+// Ensure, that EnvironmentRepositoryMock does implement ports.EnvironmentRepository.
+// If this is not the case, regenerate this file with moq.
+var _ ports.EnvironmentRepository = &EnvironmentRepositoryMock{}
+
+// EnvironmentRepositoryMock is a mock implementation of ports.EnvironmentRepository.
+//
+//	func TestSomethingThatUsesEnvironmentRepository(t *testing.T) {
+//
+//		// make and configure a mocked ports.EnvironmentRepository
+//		mockedEnvironmentRepository := &EnvironmentRepositoryMock{
+//			CreateFunc: func(ctx context.Context, e domain.Environment) (domain.Environment, error) {
+//				panic("mock out the Create method")
+//			},
+//			DeleteFunc: func(ctx context.Context, id int64) error {
+//				panic("mock out the Delete method")
+//			},
+//			GetFunc: func(ctx context.Context, id int64) (domain.Environment, error) {
+//				panic("mock out the Get method")
+//			},
+//			ListFunc: func(ctx context.Context, page domain.Page) ([]domain.Environment, error) {
+//				panic("mock out the List method")
+//			},
+//			UpdateFunc: func(ctx context.Context, e domain.Environment) (domain.Environment, error) {
+//				panic("mock out the Update method")
+//			},
+//		}
+//
+//		// use mockedEnvironmentRepository in code that requires ports.EnvironmentRepository
+//		// and then make assertions.
+//
+//	}
+type EnvironmentRepositoryMock struct {
+	// CreateFunc mocks the Create method.
+	CreateFunc func(ctx context.Context, e domain.Environment) (domain.Environment, error)
+
+	// DeleteFunc mocks the Delete method.
+	DeleteFunc func(ctx context.Context, id int64) error
+
+	// GetFunc mocks the Get method.
+	GetFunc func(ctx context.Context, id int64) (domain.Environment, error)
+
+	// ListFunc mocks the List method.
+	ListFunc func(ctx context.Context, page domain.Page) ([]domain.Environment, error)
+
+	// UpdateFunc mocks the Update method.
+	UpdateFunc func(ctx context.Context, e domain.Environment) (domain.Environment, error)
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// Create holds details about calls to the Create method.
+		Create []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// E is the e argument value.
+			E domain.Environment
+		}
+		// Delete holds details about calls to the Delete method.
+		Delete []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+		}
+		// Get holds details about calls to the Get method.
+		Get []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
+		}
+		// List holds details about calls to the List method.
+		List []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Page is the page argument value.
+			Page domain.Page
+		}
+		// Update holds details about calls to the Update method.
+		Update []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// E is the e argument value.
+			E domain.Environment
+		}
+	}
+	lockCreate sync.RWMutex
+	lockDelete sync.RWMutex
+	lockGet    sync.RWMutex
+	lockList   sync.RWMutex
+	lockUpdate sync.RWMutex
+}
+
+// Create calls CreateFunc.
+func (mock *EnvironmentRepositoryMock) Create(ctx context.Context, e domain.Environment) (domain.Environment, error) {
+	if mock.CreateFunc == nil {
+		panic("EnvironmentRepositoryMock.CreateFunc: method is nil but EnvironmentRepository.Create was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		E   domain.Environment
+	}{
+		Ctx: ctx,
+		E:   e,
+	}
+	mock.lockCreate.Lock()
+	mock.calls.Create = append(mock.calls.Create, callInfo)
+	mock.lockCreate.Unlock()
+	return mock.CreateFunc(ctx, e)
+}
+
+// CreateCalls gets all the calls that were made to Create.
+// Check the length with:
+//
+//	len(mockedEnvironmentRepository.CreateCalls())
+func (mock *EnvironmentRepositoryMock) CreateCalls() []struct {
+	Ctx context.Context
+	E   domain.Environment
+} {
+	var calls []struct {
+		Ctx context.Context
+		E   domain.Environment
+	}
+	mock.lockCreate.RLock()
+	calls = mock.calls.Create
+	mock.lockCreate.RUnlock()
+	return calls
+}
+
+// Delete calls DeleteFunc.
+func (mock *EnvironmentRepositoryMock) Delete(ctx context.Context, id int64) error {
+	if mock.DeleteFunc == nil {
+		panic("EnvironmentRepositoryMock.DeleteFunc: method is nil but EnvironmentRepository.Delete was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  int64
+	}{
+		Ctx: ctx,
+		ID:  id,
+	}
+	mock.lockDelete.Lock()
+	mock.calls.Delete = append(mock.calls.Delete, callInfo)
+	mock.lockDelete.Unlock()
+	return mock.DeleteFunc(ctx, id)
+}
+
+// DeleteCalls gets all the calls that were made to Delete.
+// Check the length with:
+//
+//	len(mockedEnvironmentRepository.DeleteCalls())
+func (mock *EnvironmentRepositoryMock) DeleteCalls() []struct {
+	Ctx context.Context
+	ID  int64
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  int64
+	}
+	mock.lockDelete.RLock()
+	calls = mock.calls.Delete
+	mock.lockDelete.RUnlock()
+	return calls
+}
+
+// Get calls GetFunc.
+func (mock *EnvironmentRepositoryMock) Get(ctx context.Context, id int64) (domain.Environment, error) {
+	if mock.GetFunc == nil {
+		panic("EnvironmentRepositoryMock.GetFunc: method is nil but EnvironmentRepository.Get was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  int64
+	}{
+		Ctx: ctx,
+		ID:  id,
+	}
+	mock.lockGet.Lock()
+	mock.calls.Get = append(mock.calls.Get, callInfo)
+	mock.lockGet.Unlock()
+	return mock.GetFunc(ctx, id)
+}
+
+// GetCalls gets all the calls that were made to Get.
+// Check the length with:
+//
+//	len(mockedEnvironmentRepository.GetCalls())
+func (mock *EnvironmentRepositoryMock) GetCalls() []struct {
+	Ctx context.Context
+	ID  int64
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  int64
+	}
+	mock.lockGet.RLock()
+	calls = mock.calls.Get
+	mock.lockGet.RUnlock()
+	return calls
+}
+
+// List calls ListFunc.
+func (mock *EnvironmentRepositoryMock) List(ctx context.Context, page domain.Page) ([]domain.Environment, error) {
+	if mock.ListFunc == nil {
+		panic("EnvironmentRepositoryMock.ListFunc: method is nil but EnvironmentRepository.List was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		Page domain.Page
+	}{
+		Ctx:  ctx,
+		Page: page,
+	}
+	mock.lockList.Lock()
+	mock.calls.List = append(mock.calls.List, callInfo)
+	mock.lockList.Unlock()
+	return mock.ListFunc(ctx, page)
+}
+
+// ListCalls gets all the calls that were made to List.
+// Check the length with:
+//
+//	len(mockedEnvironmentRepository.ListCalls())
+func (mock *EnvironmentRepositoryMock) ListCalls() []struct {
+	Ctx  context.Context
+	Page domain.Page
+} {
+	var calls []struct {
+		Ctx  context.Context
+		Page domain.Page
+	}
+	mock.lockList.RLock()
+	calls = mock.calls.List
+	mock.lockList.RUnlock()
+	return calls
+}
+
+// Update calls UpdateFunc.
+func (mock *EnvironmentRepositoryMock) Update(ctx context.Context, e domain.Environment) (domain.Environment, error) {
+	if mock.UpdateFunc == nil {
+		panic("EnvironmentRepositoryMock.UpdateFunc: method is nil but EnvironmentRepository.Update was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		E   domain.Environment
+	}{
+		Ctx: ctx,
+		E:   e,
+	}
+	mock.lockUpdate.Lock()
+	mock.calls.Update = append(mock.calls.Update, callInfo)
+	mock.lockUpdate.Unlock()
+	return mock.UpdateFunc(ctx, e)
+}
+
+// UpdateCalls gets all the calls that were made to Update.
+// Check the length with:
+//
+//	len(mockedEnvironmentRepository.UpdateCalls())
+func (mock *EnvironmentRepositoryMock) UpdateCalls() []struct {
+	Ctx context.Context
+	E   domain.Environment
+} {
+	var calls []struct {
+		Ctx context.Context
+		E   domain.Environment
+	}
+	mock.lockUpdate.RLock()
+	calls = mock.calls.Update
+	mock.lockUpdate.RUnlock()
+	return calls
+}
+
+// Ensure, that VersionRepositoryMock does implement ports.VersionRepository.
+// If this is not the case, regenerate this file with moq.
+var _ ports.VersionRepository = &VersionRepositoryMock{}
+
+// VersionRepositoryMock is a mock implementation of ports.VersionRepository.
+//
+//	func TestSomethingThatUsesVersionRepository(t *testing.T) {
+//
+//		// make and configure a mocked ports.VersionRepository
+//		mockedVersionRepository := &VersionRepositoryMock{
+//			CreateFunc: func(ctx context.Context, v domain.Version) (domain.Version, error) {
+//				panic("mock out the Create method")
+//			},
+//			DeleteFunc: func(ctx context.Context, componentID int64, id int64) error {
+//				panic("mock out the Delete method")
+//			},
+//			GetFunc: func(ctx context.Context, componentID int64, id int64) (domain.Version, error) {
+//				panic("mock out the Get method")
+//			},
+//			ListFunc: func(ctx context.Context, componentID int64, page domain.Page) ([]domain.Version, error) {
+//				panic("mock out the List method")
+//			},
+//			UpdateNotesFunc: func(ctx context.Context, componentID int64, id int64, notes string) (domain.Version, error) {
+//				panic("mock out the UpdateNotes method")
+//			},
+//		}
+//
+//		// use mockedVersionRepository in code that requires ports.VersionRepository
+//		// and then make assertions.
+//
+//	}
+type VersionRepositoryMock struct {
+	// CreateFunc mocks the Create method.
+	CreateFunc func(ctx context.Context, v domain.Version) (domain.Version, error)
+
+	// DeleteFunc mocks the Delete method.
+	DeleteFunc func(ctx context.Context, componentID int64, id int64) error
+
+	// GetFunc mocks the Get method.
+	GetFunc func(ctx context.Context, componentID int64, id int64) (domain.Version, error)
+
+	// ListFunc mocks the List method.
+	ListFunc func(ctx context.Context, componentID int64, page domain.Page) ([]domain.Version, error)
+
+	// UpdateNotesFunc mocks the UpdateNotes method.
+	UpdateNotesFunc func(ctx context.Context, componentID int64, id int64, notes string) (domain.Version, error)
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// Create holds details about calls to the Create method.
+		Create []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// V is the v argument value.
+			V domain.Version
+		}
+		// Delete holds details about calls to the Delete method.
+		Delete []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ComponentID is the componentID argument value.
+			ComponentID int64
+			// ID is the id argument value.
+			ID int64
+		}
+		// Get holds details about calls to the Get method.
+		Get []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ComponentID is the componentID argument value.
+			ComponentID int64
+			// ID is the id argument value.
+			ID int64
+		}
+		// List holds details about calls to the List method.
+		List []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ComponentID is the componentID argument value.
+			ComponentID int64
+			// Page is the page argument value.
+			Page domain.Page
+		}
+		// UpdateNotes holds details about calls to the UpdateNotes method.
+		UpdateNotes []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ComponentID is the componentID argument value.
+			ComponentID int64
+			// ID is the id argument value.
+			ID int64
+			// Notes is the notes argument value.
+			Notes string
+		}
+	}
+	lockCreate      sync.RWMutex
+	lockDelete      sync.RWMutex
+	lockGet         sync.RWMutex
+	lockList        sync.RWMutex
+	lockUpdateNotes sync.RWMutex
+}
+
+// Create calls CreateFunc.
+func (mock *VersionRepositoryMock) Create(ctx context.Context, v domain.Version) (domain.Version, error) {
+	if mock.CreateFunc == nil {
+		panic("VersionRepositoryMock.CreateFunc: method is nil but VersionRepository.Create was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		V   domain.Version
+	}{
+		Ctx: ctx,
+		V:   v,
+	}
+	mock.lockCreate.Lock()
+	mock.calls.Create = append(mock.calls.Create, callInfo)
+	mock.lockCreate.Unlock()
+	return mock.CreateFunc(ctx, v)
+}
+
+// CreateCalls gets all the calls that were made to Create.
+// Check the length with:
+//
+//	len(mockedVersionRepository.CreateCalls())
+func (mock *VersionRepositoryMock) CreateCalls() []struct {
+	Ctx context.Context
+	V   domain.Version
+} {
+	var calls []struct {
+		Ctx context.Context
+		V   domain.Version
+	}
+	mock.lockCreate.RLock()
+	calls = mock.calls.Create
+	mock.lockCreate.RUnlock()
+	return calls
+}
+
+// Delete calls DeleteFunc.
+func (mock *VersionRepositoryMock) Delete(ctx context.Context, componentID int64, id int64) error {
+	if mock.DeleteFunc == nil {
+		panic("VersionRepositoryMock.DeleteFunc: method is nil but VersionRepository.Delete was just called")
+	}
+	callInfo := struct {
+		Ctx         context.Context
+		ComponentID int64
+		ID          int64
+	}{
+		Ctx:         ctx,
+		ComponentID: componentID,
+		ID:          id,
+	}
+	mock.lockDelete.Lock()
+	mock.calls.Delete = append(mock.calls.Delete, callInfo)
+	mock.lockDelete.Unlock()
+	return mock.DeleteFunc(ctx, componentID, id)
+}
+
+// DeleteCalls gets all the calls that were made to Delete.
+// Check the length with:
+//
+//	len(mockedVersionRepository.DeleteCalls())
+func (mock *VersionRepositoryMock) DeleteCalls() []struct {
+	Ctx         context.Context
+	ComponentID int64
+	ID          int64
+} {
+	var calls []struct {
+		Ctx         context.Context
+		ComponentID int64
+		ID          int64
+	}
+	mock.lockDelete.RLock()
+	calls = mock.calls.Delete
+	mock.lockDelete.RUnlock()
+	return calls
+}
+
+// Get calls GetFunc.
+func (mock *VersionRepositoryMock) Get(ctx context.Context, componentID int64, id int64) (domain.Version, error) {
+	if mock.GetFunc == nil {
+		panic("VersionRepositoryMock.GetFunc: method is nil but VersionRepository.Get was just called")
+	}
+	callInfo := struct {
+		Ctx         context.Context
+		ComponentID int64
+		ID          int64
+	}{
+		Ctx:         ctx,
+		ComponentID: componentID,
+		ID:          id,
+	}
+	mock.lockGet.Lock()
+	mock.calls.Get = append(mock.calls.Get, callInfo)
+	mock.lockGet.Unlock()
+	return mock.GetFunc(ctx, componentID, id)
+}
+
+// GetCalls gets all the calls that were made to Get.
+// Check the length with:
+//
+//	len(mockedVersionRepository.GetCalls())
+func (mock *VersionRepositoryMock) GetCalls() []struct {
+	Ctx         context.Context
+	ComponentID int64
+	ID          int64
+} {
+	var calls []struct {
+		Ctx         context.Context
+		ComponentID int64
+		ID          int64
+	}
+	mock.lockGet.RLock()
+	calls = mock.calls.Get
+	mock.lockGet.RUnlock()
+	return calls
+}
+
+// List calls ListFunc.
+func (mock *VersionRepositoryMock) List(ctx context.Context, componentID int64, page domain.Page) ([]domain.Version, error) {
+	if mock.ListFunc == nil {
+		panic("VersionRepositoryMock.ListFunc: method is nil but VersionRepository.List was just called")
+	}
+	callInfo := struct {
+		Ctx         context.Context
+		ComponentID int64
+		Page        domain.Page
+	}{
+		Ctx:         ctx,
+		ComponentID: componentID,
+		Page:        page,
+	}
+	mock.lockList.Lock()
+	mock.calls.List = append(mock.calls.List, callInfo)
+	mock.lockList.Unlock()
+	return mock.ListFunc(ctx, componentID, page)
+}
+
+// ListCalls gets all the calls that were made to List.
+// Check the length with:
+//
+//	len(mockedVersionRepository.ListCalls())
+func (mock *VersionRepositoryMock) ListCalls() []struct {
+	Ctx         context.Context
+	ComponentID int64
+	Page        domain.Page
+} {
+	var calls []struct {
+		Ctx         context.Context
+		ComponentID int64
+		Page        domain.Page
+	}
+	mock.lockList.RLock()
+	calls = mock.calls.List
+	mock.lockList.RUnlock()
+	return calls
+}
+
+// UpdateNotes calls UpdateNotesFunc.
+func (mock *VersionRepositoryMock) UpdateNotes(ctx context.Context, componentID int64, id int64, notes string) (domain.Version, error) {
+	if mock.UpdateNotesFunc == nil {
+		panic("VersionRepositoryMock.UpdateNotesFunc: method is nil but VersionRepository.UpdateNotes was just called")
+	}
+	callInfo := struct {
+		Ctx         context.Context
+		ComponentID int64
+		ID          int64
+		Notes       string
+	}{
+		Ctx:         ctx,
+		ComponentID: componentID,
+		ID:          id,
+		Notes:       notes,
+	}
+	mock.lockUpdateNotes.Lock()
+	mock.calls.UpdateNotes = append(mock.calls.UpdateNotes, callInfo)
+	mock.lockUpdateNotes.Unlock()
+	return mock.UpdateNotesFunc(ctx, componentID, id, notes)
+}
+
+// UpdateNotesCalls gets all the calls that were made to UpdateNotes.
+// Check the length with:
+//
+//	len(mockedVersionRepository.UpdateNotesCalls())
+func (mock *VersionRepositoryMock) UpdateNotesCalls() []struct {
+	Ctx         context.Context
+	ComponentID int64
+	ID          int64
+	Notes       string
+} {
+	var calls []struct {
+		Ctx         context.Context
+		ComponentID int64
+		ID          int64
+		Notes       string
+	}
+	mock.lockUpdateNotes.RLock()
+	calls = mock.calls.UpdateNotes
+	mock.lockUpdateNotes.RUnlock()
+	return calls
+}
+
+// Ensure, that DeploymentRepositoryMock does implement ports.DeploymentRepository.
+// If this is not the case, regenerate this file with moq.
+var _ ports.DeploymentRepository = &DeploymentRepositoryMock{}
+
+// DeploymentRepositoryMock is a mock implementation of ports.DeploymentRepository.
+//
+//	func TestSomethingThatUsesDeploymentRepository(t *testing.T) {
+//
+//		// make and configure a mocked ports.DeploymentRepository
+//		mockedDeploymentRepository := &DeploymentRepositoryMock{
+//			CurrentFunc: func(ctx context.Context, f domain.DeploymentFilter, page ports.CurrentPage) ([]domain.CurrentDeployment, error) {
+//				panic("mock out the Current method")
+//			},
+//			ListFunc: func(ctx context.Context, f domain.DeploymentFilter, page domain.Page) ([]domain.Deployment, error) {
+//				panic("mock out the List method")
+//			},
+//			RecordFunc: func(ctx context.Context, d domain.Deployment) (domain.Deployment, error) {
+//				panic("mock out the Record method")
+//			},
+//		}
+//
+//		// use mockedDeploymentRepository in code that requires ports.DeploymentRepository
+//		// and then make assertions.
+//
+//	}
+type DeploymentRepositoryMock struct {
+	// CurrentFunc mocks the Current method.
+	CurrentFunc func(ctx context.Context, f domain.DeploymentFilter, page ports.CurrentPage) ([]domain.CurrentDeployment, error)
+
+	// ListFunc mocks the List method.
+	ListFunc func(ctx context.Context, f domain.DeploymentFilter, page domain.Page) ([]domain.Deployment, error)
+
+	// RecordFunc mocks the Record method.
+	RecordFunc func(ctx context.Context, d domain.Deployment) (domain.Deployment, error)
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// Current holds details about calls to the Current method.
+		Current []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// F is the f argument value.
+			F domain.DeploymentFilter
+			// Page is the page argument value.
+			Page ports.CurrentPage
+		}
+		// List holds details about calls to the List method.
+		List []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// F is the f argument value.
+			F domain.DeploymentFilter
+			// Page is the page argument value.
+			Page domain.Page
+		}
+		// Record holds details about calls to the Record method.
+		Record []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// D is the d argument value.
+			D domain.Deployment
+		}
+	}
+	lockCurrent sync.RWMutex
+	lockList    sync.RWMutex
+	lockRecord  sync.RWMutex
+}
+
+// Current calls CurrentFunc.
+func (mock *DeploymentRepositoryMock) Current(ctx context.Context, f domain.DeploymentFilter, page ports.CurrentPage) ([]domain.CurrentDeployment, error) {
+	if mock.CurrentFunc == nil {
+		panic("DeploymentRepositoryMock.CurrentFunc: method is nil but DeploymentRepository.Current was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		F    domain.DeploymentFilter
+		Page ports.CurrentPage
+	}{
+		Ctx:  ctx,
+		F:    f,
+		Page: page,
+	}
+	mock.lockCurrent.Lock()
+	mock.calls.Current = append(mock.calls.Current, callInfo)
+	mock.lockCurrent.Unlock()
+	return mock.CurrentFunc(ctx, f, page)
+}
+
+// CurrentCalls gets all the calls that were made to Current.
+// Check the length with:
+//
+//	len(mockedDeploymentRepository.CurrentCalls())
+func (mock *DeploymentRepositoryMock) CurrentCalls() []struct {
+	Ctx  context.Context
+	F    domain.DeploymentFilter
+	Page ports.CurrentPage
+} {
+	var calls []struct {
+		Ctx  context.Context
+		F    domain.DeploymentFilter
+		Page ports.CurrentPage
+	}
+	mock.lockCurrent.RLock()
+	calls = mock.calls.Current
+	mock.lockCurrent.RUnlock()
+	return calls
+}
+
+// List calls ListFunc.
+func (mock *DeploymentRepositoryMock) List(ctx context.Context, f domain.DeploymentFilter, page domain.Page) ([]domain.Deployment, error) {
+	if mock.ListFunc == nil {
+		panic("DeploymentRepositoryMock.ListFunc: method is nil but DeploymentRepository.List was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		F    domain.DeploymentFilter
+		Page domain.Page
+	}{
+		Ctx:  ctx,
+		F:    f,
+		Page: page,
+	}
+	mock.lockList.Lock()
+	mock.calls.List = append(mock.calls.List, callInfo)
+	mock.lockList.Unlock()
+	return mock.ListFunc(ctx, f, page)
+}
+
+// ListCalls gets all the calls that were made to List.
+// Check the length with:
+//
+//	len(mockedDeploymentRepository.ListCalls())
+func (mock *DeploymentRepositoryMock) ListCalls() []struct {
+	Ctx  context.Context
+	F    domain.DeploymentFilter
+	Page domain.Page
+} {
+	var calls []struct {
+		Ctx  context.Context
+		F    domain.DeploymentFilter
+		Page domain.Page
+	}
+	mock.lockList.RLock()
+	calls = mock.calls.List
+	mock.lockList.RUnlock()
+	return calls
+}
+
+// Record calls RecordFunc.
+func (mock *DeploymentRepositoryMock) Record(ctx context.Context, d domain.Deployment) (domain.Deployment, error) {
+	if mock.RecordFunc == nil {
+		panic("DeploymentRepositoryMock.RecordFunc: method is nil but DeploymentRepository.Record was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		D   domain.Deployment
+	}{
+		Ctx: ctx,
+		D:   d,
+	}
+	mock.lockRecord.Lock()
+	mock.calls.Record = append(mock.calls.Record, callInfo)
+	mock.lockRecord.Unlock()
+	return mock.RecordFunc(ctx, d)
+}
+
+// RecordCalls gets all the calls that were made to Record.
+// Check the length with:
+//
+//	len(mockedDeploymentRepository.RecordCalls())
+func (mock *DeploymentRepositoryMock) RecordCalls() []struct {
+	Ctx context.Context
+	D   domain.Deployment
+} {
+	var calls []struct {
+		Ctx context.Context
+		D   domain.Deployment
+	}
+	mock.lockRecord.RLock()
+	calls = mock.calls.Record
+	mock.lockRecord.RUnlock()
+	return calls
+}
+
+// Ensure, that ActivityLogMock does implement ports.ActivityLog.
+// If this is not the case, regenerate this file with moq.
+var _ ports.ActivityLog = &ActivityLogMock{}
+
+// ActivityLogMock is a mock implementation of ports.ActivityLog.
+//
+//	func TestSomethingThatUsesActivityLog(t *testing.T) {
+//
+//		// make and configure a mocked ports.ActivityLog
+//		mockedActivityLog := &ActivityLogMock{
+//			ListFunc: func(ctx context.Context, page domain.Page) ([]domain.Activity, error) {
+//				panic("mock out the List method")
+//			},
+//			RecordFunc: func(ctx context.Context, a domain.Activity) error {
+//				panic("mock out the Record method")
+//			},
+//		}
+//
+//		// use mockedActivityLog in code that requires ports.ActivityLog
+//		// and then make assertions.
+//
+//	}
+type ActivityLogMock struct {
+	// ListFunc mocks the List method.
+	ListFunc func(ctx context.Context, page domain.Page) ([]domain.Activity, error)
+
+	// RecordFunc mocks the Record method.
+	RecordFunc func(ctx context.Context, a domain.Activity) error
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// List holds details about calls to the List method.
+		List []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Page is the page argument value.
+			Page domain.Page
+		}
+		// Record holds details about calls to the Record method.
+		Record []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// A is the a argument value.
+			A domain.Activity
+		}
+	}
+	lockList   sync.RWMutex
+	lockRecord sync.RWMutex
+}
+
+// List calls ListFunc.
+func (mock *ActivityLogMock) List(ctx context.Context, page domain.Page) ([]domain.Activity, error) {
+	if mock.ListFunc == nil {
+		panic("ActivityLogMock.ListFunc: method is nil but ActivityLog.List was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		Page domain.Page
+	}{
+		Ctx:  ctx,
+		Page: page,
+	}
+	mock.lockList.Lock()
+	mock.calls.List = append(mock.calls.List, callInfo)
+	mock.lockList.Unlock()
+	return mock.ListFunc(ctx, page)
+}
+
+// ListCalls gets all the calls that were made to List.
+// Check the length with:
+//
+//	len(mockedActivityLog.ListCalls())
+func (mock *ActivityLogMock) ListCalls() []struct {
+	Ctx  context.Context
+	Page domain.Page
+} {
+	var calls []struct {
+		Ctx  context.Context
+		Page domain.Page
+	}
+	mock.lockList.RLock()
+	calls = mock.calls.List
+	mock.lockList.RUnlock()
+	return calls
+}
+
+// Record calls RecordFunc.
+func (mock *ActivityLogMock) Record(ctx context.Context, a domain.Activity) error {
+	if mock.RecordFunc == nil {
+		panic("ActivityLogMock.RecordFunc: method is nil but ActivityLog.Record was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		A   domain.Activity
+	}{
+		Ctx: ctx,
+		A:   a,
+	}
+	mock.lockRecord.Lock()
+	mock.calls.Record = append(mock.calls.Record, callInfo)
+	mock.lockRecord.Unlock()
+	return mock.RecordFunc(ctx, a)
+}
+
+// RecordCalls gets all the calls that were made to Record.
+// Check the length with:
+//
+//	len(mockedActivityLog.RecordCalls())
+func (mock *ActivityLogMock) RecordCalls() []struct {
+	Ctx context.Context
+	A   domain.Activity
+} {
+	var calls []struct {
+		Ctx context.Context
+		A   domain.Activity
+	}
+	mock.lockRecord.RLock()
+	calls = mock.calls.Record
+	mock.lockRecord.RUnlock()
+	return calls
+}
