@@ -100,6 +100,7 @@ type DeploymentRepository interface {
 	// current (never backwards). A version of another component is
 	// Invalid("version_id") — the database enforces it too.
 	Record(ctx context.Context, d domain.Deployment) (domain.Deployment, error)
+	Get(ctx context.Context, id int64) (domain.Deployment, error)
 	// List returns the history, newest first (deployed_at, then id).
 	List(ctx context.Context, f domain.DeploymentFilter, page domain.Page) ([]domain.Deployment, error)
 	// Current returns the component × environment matrix, ordered by

@@ -4034,6 +4034,9 @@ var _ ports.DeploymentRepository = &DeploymentRepositoryMock{}
 //			CurrentFunc: func(ctx context.Context, f domain.DeploymentFilter, page ports.CurrentPage) ([]domain.CurrentDeployment, error) {
 //				panic("mock out the Current method")
 //			},
+//			GetFunc: func(ctx context.Context, id int64) (domain.Deployment, error) {
+//				panic("mock out the Get method")
+//			},
 //			ListFunc: func(ctx context.Context, f domain.DeploymentFilter, page domain.Page) ([]domain.Deployment, error) {
 //				panic("mock out the List method")
 //			},
@@ -4049,6 +4052,9 @@ var _ ports.DeploymentRepository = &DeploymentRepositoryMock{}
 type DeploymentRepositoryMock struct {
 	// CurrentFunc mocks the Current method.
 	CurrentFunc func(ctx context.Context, f domain.DeploymentFilter, page ports.CurrentPage) ([]domain.CurrentDeployment, error)
+
+	// GetFunc mocks the Get method.
+	GetFunc func(ctx context.Context, id int64) (domain.Deployment, error)
 
 	// ListFunc mocks the List method.
 	ListFunc func(ctx context.Context, f domain.DeploymentFilter, page domain.Page) ([]domain.Deployment, error)
@@ -4066,6 +4072,13 @@ type DeploymentRepositoryMock struct {
 			F domain.DeploymentFilter
 			// Page is the page argument value.
 			Page ports.CurrentPage
+		}
+		// Get holds details about calls to the Get method.
+		Get []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID int64
 		}
 		// List holds details about calls to the List method.
 		List []struct {
@@ -4085,6 +4098,7 @@ type DeploymentRepositoryMock struct {
 		}
 	}
 	lockCurrent sync.RWMutex
+	lockGet     sync.RWMutex
 	lockList    sync.RWMutex
 	lockRecord  sync.RWMutex
 }
@@ -4126,6 +4140,42 @@ func (mock *DeploymentRepositoryMock) CurrentCalls() []struct {
 	mock.lockCurrent.RLock()
 	calls = mock.calls.Current
 	mock.lockCurrent.RUnlock()
+	return calls
+}
+
+// Get calls GetFunc.
+func (mock *DeploymentRepositoryMock) Get(ctx context.Context, id int64) (domain.Deployment, error) {
+	if mock.GetFunc == nil {
+		panic("DeploymentRepositoryMock.GetFunc: method is nil but DeploymentRepository.Get was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  int64
+	}{
+		Ctx: ctx,
+		ID:  id,
+	}
+	mock.lockGet.Lock()
+	mock.calls.Get = append(mock.calls.Get, callInfo)
+	mock.lockGet.Unlock()
+	return mock.GetFunc(ctx, id)
+}
+
+// GetCalls gets all the calls that were made to Get.
+// Check the length with:
+//
+//	len(mockedDeploymentRepository.GetCalls())
+func (mock *DeploymentRepositoryMock) GetCalls() []struct {
+	Ctx context.Context
+	ID  int64
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  int64
+	}
+	mock.lockGet.RLock()
+	calls = mock.calls.Get
+	mock.lockGet.RUnlock()
 	return calls
 }
 
