@@ -138,6 +138,8 @@ type LoginLimiter interface {
 	Failed(ctx context.Context, key string)
 	// Succeeded clears key's failures.
 	Succeeded(ctx context.Context, key string)
+	// RetryAfter is how long key must wait until Allow reports true (0 now).
+	RetryAfter(ctx context.Context, key string) time.Duration
 }
 
 // Pinger reports whether the database answers.

@@ -106,6 +106,23 @@ func (l *Limiter) Allow(_ context.Context, key string) bool {
 	return !ok || b.TokensAt(now) >= 1
 }
 
+// RetryAfter is how long key must wait until Allow reports true again (0 when
+// it is allowed now).
+func (l *Limiter) RetryAfter(_ context.Context, key string) time.Duration {
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.keys[key]
+	if !ok {
+		return 0
+	}
+	missing := 1 - b.TokensAt(now)
+	if missing <= 0 {
+		return 0
+	}
+	return time.Duration(missing / float64(l.limit) * float64(time.Second))
+}
+
 // Failed takes one token from key's bucket (none when it is already empty).
 func (l *Limiter) Failed(_ context.Context, key string) {
 	now := l.clock.Now()

@@ -204,3 +204,27 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatal("limiter broken after concurrent use")
 	}
 }
+
+func TestRetryAfter(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l, err := ratelimit.New(ratelimit.Config{Burst: 2, Every: time.Minute, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := l.RetryAfter(ctx, "bob"); d != 0 {
+		t.Fatalf("unknown key waits %v", d)
+	}
+	l.Failed(ctx, "bob")
+	l.Failed(ctx, "bob")
+	if d := l.RetryAfter(ctx, "bob"); d < 59*time.Second || d > time.Minute {
+		t.Fatalf("blocked key waits %v, want about a minute", d)
+	}
+	clock.Advance(30 * time.Second)
+	if d := l.RetryAfter(ctx, "bob"); d < 29*time.Second || d > 30*time.Second {
+		t.Fatalf("after 30s the key waits %v, want about 30s", d)
+	}
+	clock.Advance(30 * time.Second)
+	if d := l.RetryAfter(ctx, "bob"); d != 0 || !l.Allow(ctx, "bob") {
+		t.Fatalf("refilled key waits %v", d)
+	}
+}

@@ -1845,6 +1845,9 @@ var _ ports.LoginLimiter = &LoginLimiterMock{}
 //			FailedFunc: func(ctx context.Context, key string)  {
 //				panic("mock out the Failed method")
 //			},
+//			RetryAfterFunc: func(ctx context.Context, key string) time.Duration {
+//				panic("mock out the RetryAfter method")
+//			},
 //			SucceededFunc: func(ctx context.Context, key string)  {
 //				panic("mock out the Succeeded method")
 //			},
@@ -1860,6 +1863,9 @@ type LoginLimiterMock struct {
 
 	// FailedFunc mocks the Failed method.
 	FailedFunc func(ctx context.Context, key string)
+
+	// RetryAfterFunc mocks the RetryAfter method.
+	RetryAfterFunc func(ctx context.Context, key string) time.Duration
 
 	// SucceededFunc mocks the Succeeded method.
 	SucceededFunc func(ctx context.Context, key string)
@@ -1880,6 +1886,13 @@ type LoginLimiterMock struct {
 			// Key is the key argument value.
 			Key string
 		}
+		// RetryAfter holds details about calls to the RetryAfter method.
+		RetryAfter []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Key is the key argument value.
+			Key string
+		}
 		// Succeeded holds details about calls to the Succeeded method.
 		Succeeded []struct {
 			// Ctx is the ctx argument value.
@@ -1888,9 +1901,10 @@ type LoginLimiterMock struct {
 			Key string
 		}
 	}
-	lockAllow     sync.RWMutex
-	lockFailed    sync.RWMutex
-	lockSucceeded sync.RWMutex
+	lockAllow      sync.RWMutex
+	lockFailed     sync.RWMutex
+	lockRetryAfter sync.RWMutex
+	lockSucceeded  sync.RWMutex
 }
 
 // Allow calls AllowFunc.
@@ -1962,6 +1976,42 @@ func (mock *LoginLimiterMock) FailedCalls() []struct {
 	mock.lockFailed.RLock()
 	calls = mock.calls.Failed
 	mock.lockFailed.RUnlock()
+	return calls
+}
+
+// RetryAfter calls RetryAfterFunc.
+func (mock *LoginLimiterMock) RetryAfter(ctx context.Context, key string) time.Duration {
+	if mock.RetryAfterFunc == nil {
+		panic("LoginLimiterMock.RetryAfterFunc: method is nil but LoginLimiter.RetryAfter was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		Key string
+	}{
+		Ctx: ctx,
+		Key: key,
+	}
+	mock.lockRetryAfter.Lock()
+	mock.calls.RetryAfter = append(mock.calls.RetryAfter, callInfo)
+	mock.lockRetryAfter.Unlock()
+	return mock.RetryAfterFunc(ctx, key)
+}
+
+// RetryAfterCalls gets all the calls that were made to RetryAfter.
+// Check the length with:
+//
+//	len(mockedLoginLimiter.RetryAfterCalls())
+func (mock *LoginLimiterMock) RetryAfterCalls() []struct {
+	Ctx context.Context
+	Key string
+} {
+	var calls []struct {
+		Ctx context.Context
+		Key string
+	}
+	mock.lockRetryAfter.RLock()
+	calls = mock.calls.RetryAfter
+	mock.lockRetryAfter.RUnlock()
 	return calls
 }
 
