@@ -67,6 +67,21 @@ func (s *Companies) Get(ctx context.Context, id tenancy.CompanyID) (domain.Compa
 // Delete drops a company's schema and row together; it is refused (Conflict)
 // while the company has users. Tokens of the company stop working at once.
 func (s *Companies) Delete(ctx context.Context, id tenancy.CompanyID) error {
+	return s.drop(ctx, id, false)
+}
+
+// Purge drops a company with everything in it, users included (their email
+// lookup rows go with the company row). It is the operator's `tenants drop
+// --force`; the HTTP API offers only Delete.
+func (s *Companies) Purge(ctx context.Context, id tenancy.CompanyID) error {
+	return s.drop(ctx, id, true)
+}
+
+func (s *Companies) drop(ctx context.Context, id tenancy.CompanyID, withUsers bool) error {
+	action := "company.deleted"
+	if withUsers {
+		action = "company.purged"
+	}
 	p, err := requirePlatformAdmin(ctx, "delete companies")
 	if err != nil {
 		return err
@@ -79,16 +94,16 @@ func (s *Companies) Delete(ctx context.Context, id tenancy.CompanyID) error {
 		if err != nil {
 			return err
 		}
-		if n > 0 {
+		if n > 0 && !withUsers {
 			return domain.Conflict("company %d still has %d user(s); delete them first", id, n)
 		}
 		return s.audit.Record(ctx, domain.AuditEvent{CompanyID: int64(id), Actor: p.Actor(),
-			Action: "company.deleted", Target: "company:" + id.String()})
+			Action: action, Target: "company:" + id.String(), Detail: map[string]string{"users": itoa(n)}})
 	})
 	if err != nil {
 		return err
 	}
 	s.directory.Invalidate(ctx, id)
-	slog.InfoContext(ctx, "company deleted", "company_id", int64(id))
+	slog.InfoContext(ctx, action, "company_id", int64(id))
 	return nil
 }

@@ -113,3 +113,22 @@ func TestCompanyDeleteRefusedWhileUsersExist(t *testing.T) {
 	wantCode(t, w.companiesSvc.Delete(as(platformAdmin), -3), domain.CodeNotFound)
 	_ = app.Principal{}
 }
+
+func TestCompanyPurgeDropsUsersToo(t *testing.T) {
+	w := newWorld(t)
+	id, admin := w.company(t, "Acme")
+	wantCode(t, w.companiesSvc.Purge(as(admin), id), domain.CodeForbidden)
+	if err := w.companiesSvc.Purge(as(platformAdmin), id); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := w.companies[id]; ok || len(w.lookup) != 0 {
+		t.Fatalf("purge left %v %v", w.companies, w.lookup)
+	}
+	if e := w.audit[len(w.audit)-1]; e.Action != "company.purged" || e.Detail["users"] != "1" {
+		t.Fatalf("audit %+v", e)
+	}
+	if calls := w.dir.InvalidateCalls(); len(calls) != 1 || calls[0].ID != id {
+		t.Fatalf("directory not invalidated: %+v", calls)
+	}
+	wantCode(t, w.companiesSvc.Purge(as(platformAdmin), id), domain.CodeNotFound)
+}

@@ -5,7 +5,7 @@
 // imports domain and tenancy only. portsmock holds moq fakes of every port.
 package ports
 
-//go:generate go tool moq -rm -out portsmock/ports_mock.go -pkg portsmock . UnitOfWork Provisioner TenantDirectory CompanyRepository UserRepository EmailLookup ReferenceRepository InvitationRepository AuditLog PasswordHasher TokenIssuer Clock LoginLimiter Pinger UserAdmin TeamRepository ComponentRepository TagRepository EnvironmentRepository VersionRepository DeploymentRepository ActivityLog
+//go:generate go tool moq -rm -out portsmock/ports_mock.go -pkg portsmock . UnitOfWork Provisioner TenantDirectory CompanyRepository UserRepository EmailLookup ReferenceRepository InvitationRepository AuditLog PasswordHasher TokenIssuer Clock LoginLimiter Pinger FleetStatus UserAdmin TeamRepository ComponentRepository TagRepository EnvironmentRepository VersionRepository DeploymentRepository ActivityLog
 
 import (
 	"context"
@@ -145,4 +145,9 @@ type LoginLimiter interface {
 // Pinger reports whether the database answers.
 type Pinger interface {
 	Ping(ctx context.Context) error
+}
+
+// FleetStatus reports where every tenant stands in the migration ledger.
+type FleetStatus interface {
+	Status(ctx context.Context) ([]tenancy.TenantStatus, error)
 }

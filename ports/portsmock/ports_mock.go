@@ -2117,6 +2117,72 @@ func (mock *PingerMock) PingCalls() []struct {
 	return calls
 }
 
+// Ensure, that FleetStatusMock does implement ports.FleetStatus.
+// If this is not the case, regenerate this file with moq.
+var _ ports.FleetStatus = &FleetStatusMock{}
+
+// FleetStatusMock is a mock implementation of ports.FleetStatus.
+//
+//	func TestSomethingThatUsesFleetStatus(t *testing.T) {
+//
+//		// make and configure a mocked ports.FleetStatus
+//		mockedFleetStatus := &FleetStatusMock{
+//			StatusFunc: func(ctx context.Context) ([]tenancy.TenantStatus, error) {
+//				panic("mock out the Status method")
+//			},
+//		}
+//
+//		// use mockedFleetStatus in code that requires ports.FleetStatus
+//		// and then make assertions.
+//
+//	}
+type FleetStatusMock struct {
+	// StatusFunc mocks the Status method.
+	StatusFunc func(ctx context.Context) ([]tenancy.TenantStatus, error)
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// Status holds details about calls to the Status method.
+		Status []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+		}
+	}
+	lockStatus sync.RWMutex
+}
+
+// Status calls StatusFunc.
+func (mock *FleetStatusMock) Status(ctx context.Context) ([]tenancy.TenantStatus, error) {
+	if mock.StatusFunc == nil {
+		panic("FleetStatusMock.StatusFunc: method is nil but FleetStatus.Status was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+	}{
+		Ctx: ctx,
+	}
+	mock.lockStatus.Lock()
+	mock.calls.Status = append(mock.calls.Status, callInfo)
+	mock.lockStatus.Unlock()
+	return mock.StatusFunc(ctx)
+}
+
+// StatusCalls gets all the calls that were made to Status.
+// Check the length with:
+//
+//	len(mockedFleetStatus.StatusCalls())
+func (mock *FleetStatusMock) StatusCalls() []struct {
+	Ctx context.Context
+} {
+	var calls []struct {
+		Ctx context.Context
+	}
+	mock.lockStatus.RLock()
+	calls = mock.calls.Status
+	mock.lockStatus.RUnlock()
+	return calls
+}
+
 // Ensure, that UserAdminMock does implement ports.UserAdmin.
 // If this is not the case, regenerate this file with moq.
 var _ ports.UserAdmin = &UserAdminMock{}
