@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -23,6 +24,10 @@ type AuthConfig struct {
 	// DummyPHC is a hash with production parameters verified for unknown
 	// emails so that they cost the same as wrong passwords.
 	DummyPHC string
+	// PrincipalTTL is the longest Authenticate trusts a role cached in
+	// AuthDeps.Principals (capped by the cache's own TTL); default
+	// DefaultPrincipalTTL. Build the cache with the same value.
+	PrincipalTTL time.Duration
 }
 
 // AuthDeps are the ports the auth use cases need.
@@ -34,10 +39,14 @@ type AuthDeps struct {
 	Lookup      ports.EmailLookup
 	Invitations ports.InvitationRepository
 	Audit       ports.AuditLog
+	Activity    ports.ActivityLog // the tenant's activity log (registrations, invitations)
 	Hasher      ports.PasswordHasher
 	Tokens      ports.TokenIssuer
 	Clock       ports.Clock
 	Limiter     ports.LoginLimiter
+	// Principals caches the current role of authenticated users; nil means
+	// every authentication reads the user row.
+	Principals *PrincipalCache
 }
 
 // Auth holds registration, invitations, signup, login and authentication.
@@ -51,6 +60,9 @@ func NewAuth(d AuthDeps, cfg AuthConfig) *Auth {
 	if cfg.InvitationTTL <= 0 {
 		cfg.InvitationTTL = 72 * time.Hour
 	}
+	if cfg.PrincipalTTL <= 0 {
+		cfg.PrincipalTTL = DefaultPrincipalTTL
+	}
 	return &Auth{d: d, cfg: cfg}
 }
 
@@ -60,6 +72,29 @@ type AccessToken struct {
 	ExpiresIn time.Duration
 	User      domain.User
 	CompanyID tenancy.CompanyID
+	// Company is the user's company: complete after Signup, only ID after Login.
+	Company domain.Company
+}
+
+// RateLimitedError is the cause wrapped in the too-many-requests
+// *domain.Error of a throttled login: how long the caller should wait.
+type RateLimitedError struct {
+	RetryAfter time.Duration
+}
+
+// Error says how long to wait; clients see the domain.Error's message instead.
+func (e *RateLimitedError) Error() string {
+	return "rate limited; retry after " + e.RetryAfter.String()
+}
+
+// RetryAfter returns the wait carried by a rate-limited error (anywhere in
+// err's chain) and whether there was one.
+func RetryAfter(err error) (time.Duration, bool) {
+	var rl *RateLimitedError
+	if errors.As(err, &rl) {
+		return rl.RetryAfter, true
+	}
+	return 0, false
 }
 
 // errBadCredentials is the one answer for unknown emails and wrong passwords.
@@ -74,7 +109,13 @@ func (a *Auth) Login(ctx context.Context, email, password string) (AccessToken, 
 	key := strings.ToLower(strings.TrimSpace(email))
 	if !a.d.Limiter.Allow(ctx, key) {
 		a.record(ctx, domain.AuditEvent{Actor: key, Action: "login.throttled"})
-		return AccessToken{}, domain.Errorf(domain.CodeTooManyRequests, "too many failed logins for this account; try again later")
+		wait := a.d.Limiter.RetryAfter(ctx, key)
+		if wait < time.Second {
+			wait = time.Second // blocked now, so never "retry at once"
+		}
+		e := domain.Errorf(domain.CodeTooManyRequests, "too many failed logins for this account; try again later")
+		e.Err = &RateLimitedError{RetryAfter: wait}
+		return AccessToken{}, e
 	}
 	fail := func(reason string) (AccessToken, error) {
 		a.d.Limiter.Failed(ctx, key)
@@ -135,12 +176,13 @@ func (a *Auth) issue(ctx context.Context, u domain.User, company tenancy.Company
 	if err != nil {
 		return AccessToken{}, err
 	}
-	return AccessToken{Token: tok, ExpiresIn: ttl, User: u, CompanyID: company}, nil
+	return AccessToken{Token: tok, ExpiresIn: ttl, User: u, CompanyID: company, Company: domain.Company{ID: int64(company)}}, nil
 }
 
 // Authenticate verifies a bearer token and returns the principal. After the
 // signature, the company must still exist (directory, invalidated on delete)
-// and so must the user; the role is the user's current one.
+// and so must the user; the role is the user's current one — read from the
+// user row, or from AuthDeps.Principals when a fresh entry is cached there.
 func (a *Auth) Authenticate(ctx context.Context, token string) (Principal, error) {
 	claims, err := a.d.Tokens.Verify(ctx, token)
 	if err != nil {
@@ -155,19 +197,23 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (Principal, error
 			Action: "token.rejected", Detail: map[string]string{"reason": "company no longer exists"}})
 		return Principal{}, domain.Errorf(domain.CodeUnauthenticated, "invalid or expired token")
 	}
-	var user domain.User
-	err = a.d.UoW.ReadTenant(ctx, claims.CompanyID, func(ctx context.Context) error {
-		var err error
-		user, err = a.d.Users.Get(ctx, claims.UserID)
-		return err
-	})
+	role, err := a.d.Principals.Lookup(ctx, claims.CompanyID, claims.UserID, a.cfg.PrincipalTTL,
+		func(ctx context.Context) (domain.Role, error) {
+			var user domain.User
+			err := a.d.UoW.ReadTenant(ctx, claims.CompanyID, func(ctx context.Context) error {
+				var err error
+				user, err = a.d.Users.Get(ctx, claims.UserID)
+				return err
+			})
+			return user.Role, err
+		})
 	if domain.IsCode(err, domain.CodeNotFound) {
 		return Principal{}, domain.Errorf(domain.CodeUnauthenticated, "invalid or expired token")
 	}
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{CompanyID: claims.CompanyID, UserID: user.ID, Role: user.Role}, nil
+	return Principal{CompanyID: claims.CompanyID, UserID: claims.UserID, Role: role}, nil
 }
 
 // Me returns the calling user and its company.
@@ -214,15 +260,23 @@ func validateNewUser(name, email, password string) (n newUser, err error) {
 // Register creates a user in a company. Allowed for the platform admin (any
 // company, any role), an admin of that company, or the holder of a valid
 // invitation. The tenant user row, the email lookup row and the audit event
-// commit together.
-func (a *Auth) Register(ctx context.Context, in RegisterInput) (domain.User, error) {
+// commit together. It returns the user and the company it joined.
+func (a *Auth) Register(ctx context.Context, in RegisterInput) (domain.User, tenancy.CompanyID, error) {
+	u, company, err := a.register(ctx, in)
+	if err != nil {
+		return domain.User{}, 0, err
+	}
+	return u, company, nil
+}
+
+func (a *Auth) register(ctx context.Context, in RegisterInput) (domain.User, tenancy.CompanyID, error) {
 	p, ok := PrincipalFromContext(ctx)
 	if !ok && in.InvitationToken == "" {
-		return domain.User{}, errUnauthenticated() // before validation: strangers learn nothing
+		return domain.User{}, 0, errUnauthenticated() // before validation: strangers learn nothing
 	}
 	nu, err := validateNewUser(in.Name, in.Email, in.Password)
 	if err != nil {
-		return domain.User{}, err
+		return domain.User{}, 0, err
 	}
 	if in.InvitationToken != "" {
 		return a.registerInvited(ctx, in, nu)
@@ -231,7 +285,7 @@ func (a *Auth) Register(ctx context.Context, in RegisterInput) (domain.User, err
 	switch {
 	case p.PlatformAdmin:
 		if !company.Valid() {
-			return domain.User{}, domain.Invalid("company_id", "company_id is required")
+			return domain.User{}, 0, domain.Invalid("company_id", "company_id is required")
 		}
 	case p.Role == domain.RoleAdmin:
 		if company == 0 {
@@ -240,60 +294,60 @@ func (a *Auth) Register(ctx context.Context, in RegisterInput) (domain.User, err
 		if company != p.CompanyID {
 			a.record(ctx, domain.AuditEvent{CompanyID: int64(p.CompanyID), Actor: p.Actor(), Action: "register.cross_tenant_denied",
 				Target: "company:" + company.String()})
-			return domain.User{}, errForbidden("register users in another company")
+			return domain.User{}, 0, errForbidden("register users in another company")
 		}
 	default:
-		return domain.User{}, errForbidden("register users")
+		return domain.User{}, 0, errForbidden("register users")
 	}
 	nu.role = domain.RoleUser
 	if in.Role != "" {
 		if nu.role, err = domain.ParseRole(in.Role); err != nil {
-			return domain.User{}, err
+			return domain.User{}, 0, err
 		}
 	}
 	exists, err := a.d.Directory.Exists(ctx, company)
 	if err != nil {
-		return domain.User{}, err
+		return domain.User{}, 0, err
 	}
 	if !exists {
-		return domain.User{}, domain.Invalid("company_id", "company %d does not exist", company)
+		return domain.User{}, 0, domain.Invalid("company_id", "company %d does not exist", company)
 	}
 	if err := a.emailFree(ctx, nu.email); err != nil {
-		return domain.User{}, err
+		return domain.User{}, 0, err
 	}
 	if nu.hash, err = a.d.Hasher.Hash(ctx, in.Password); err != nil {
-		return domain.User{}, err
+		return domain.User{}, 0, err
 	}
 	var u domain.User
 	err = a.d.UoW.WithinTenant(ctx, company, func(ctx context.Context) error {
 		var err error
-		u, err = a.createUser(ctx, company, nu, p.Actor())
+		u, err = a.createUser(ctx, company, nu, p.Actor(), p.UserID)
 		return err
 	})
-	return u, err
+	return u, company, err
 }
 
-func (a *Auth) registerInvited(ctx context.Context, in RegisterInput, nu newUser) (domain.User, error) {
+func (a *Auth) registerInvited(ctx context.Context, in RegisterInput, nu newUser) (domain.User, tenancy.CompanyID, error) {
 	company, hash, ok := parseInvitationToken(in.InvitationToken)
 	invalid := domain.Errorf(domain.CodeUnauthenticated, "invalid, used or expired invitation")
 	if !ok {
-		return domain.User{}, invalid
+		return domain.User{}, 0, invalid
 	}
 	if in.CompanyID != 0 && in.CompanyID != company {
-		return domain.User{}, domain.Invalid("company_id", "company_id is set by the invitation")
+		return domain.User{}, 0, domain.Invalid("company_id", "company_id is set by the invitation")
 	}
 	exists, err := a.d.Directory.Exists(ctx, company)
 	if err != nil {
-		return domain.User{}, err
+		return domain.User{}, 0, err
 	}
 	if !exists {
-		return domain.User{}, invalid
+		return domain.User{}, 0, invalid
 	}
 	if err := a.emailFree(ctx, nu.email); err != nil {
-		return domain.User{}, err
+		return domain.User{}, 0, err
 	}
 	if nu.hash, err = a.d.Hasher.Hash(ctx, in.Password); err != nil {
-		return domain.User{}, err
+		return domain.User{}, 0, err
 	}
 	var u domain.User
 	err = a.d.UoW.WithinTenant(ctx, company, func(ctx context.Context) error {
@@ -318,10 +372,10 @@ func (a *Auth) registerInvited(ctx context.Context, in RegisterInput, nu newUser
 		if err := a.d.Invitations.MarkUsed(ctx, inv.ID, now); err != nil {
 			return err
 		}
-		u, err = a.createUser(ctx, company, nu, "invitation:"+itoa(inv.ID))
+		u, err = a.createUser(ctx, company, nu, "invitation:"+itoa(inv.ID), 0)
 		return err
 	})
-	return u, err
+	return u, company, err
 }
 
 // emailFree answers 409 early, before the costly hash; the unique keys still
@@ -338,8 +392,9 @@ func (a *Auth) emailFree(ctx context.Context, email string) error {
 	}
 }
 
-// createUser runs inside a tenant unit of work.
-func (a *Auth) createUser(ctx context.Context, company tenancy.CompanyID, nu newUser, actor string) (domain.User, error) {
+// createUser runs inside a tenant unit of work; the user row, its lookup row,
+// the audit event and the activity entry commit together.
+func (a *Auth) createUser(ctx context.Context, company tenancy.CompanyID, nu newUser, actor string, actorID int64) (domain.User, error) {
 	u, err := a.d.Users.Create(ctx, domain.User{Name: nu.name, Email: nu.email, PasswordHash: nu.hash, Role: nu.role})
 	if err != nil {
 		return domain.User{}, err
@@ -349,6 +404,10 @@ func (a *Auth) createUser(ctx context.Context, company tenancy.CompanyID, nu new
 	}
 	if err := a.d.Audit.Record(ctx, domain.AuditEvent{CompanyID: int64(company), Actor: actor, Action: "user.registered",
 		Target: "user:" + itoa(u.ID), Detail: map[string]string{"email": u.Email, "role": string(u.Role)}}); err != nil {
+		return domain.User{}, err
+	}
+	if err := a.d.Activity.Record(ctx, domain.Activity{ActorID: actorID, Actor: actor, Action: "create", EntityType: "user",
+		EntityID: u.ID, Detail: map[string]string{"email": u.Email, "role": string(u.Role)}}); err != nil {
 		return domain.User{}, err
 	}
 	return u, nil
@@ -394,8 +453,12 @@ func (a *Auth) Invite(ctx context.Context, email, role string) (IssuedInvitation
 		if err != nil {
 			return err
 		}
-		return a.d.Audit.Record(ctx, domain.AuditEvent{CompanyID: int64(p.CompanyID), Actor: p.Actor(),
-			Action: "invitation.created", Target: "invitation:" + itoa(inv.ID), Detail: map[string]string{"email": norm, "role": string(r)}})
+		if err := a.d.Audit.Record(ctx, domain.AuditEvent{CompanyID: int64(p.CompanyID), Actor: p.Actor(),
+			Action: "invitation.created", Target: "invitation:" + itoa(inv.ID), Detail: map[string]string{"email": norm, "role": string(r)}}); err != nil {
+			return err
+		}
+		return a.d.Activity.Record(ctx, domain.Activity{ActorID: p.UserID, Actor: p.Actor(), Action: "create",
+			EntityType: "invitation", EntityID: inv.ID, Detail: map[string]string{"email": norm, "role": string(r)}})
 	})
 	if err != nil {
 		return IssuedInvitation{}, err
@@ -432,7 +495,7 @@ func (a *Auth) Signup(ctx context.Context, in SignupInput) (AccessToken, error) 
 	var u domain.User
 	c, err := a.d.Provisioner.Create(ctx, companyName, func(ctx context.Context, id tenancy.CompanyID) error {
 		var err error
-		if u, err = a.createUser(ctx, id, nu, "signup"); err != nil {
+		if u, err = a.createUser(ctx, id, nu, "signup", 0); err != nil {
 			return err
 		}
 		return a.d.Audit.Record(ctx, domain.AuditEvent{CompanyID: int64(id), Actor: "signup", Action: "company.created",
@@ -442,7 +505,12 @@ func (a *Auth) Signup(ctx context.Context, in SignupInput) (AccessToken, error) 
 		return AccessToken{}, err
 	}
 	slog.InfoContext(ctx, "company signed up", "company_id", c.ID)
-	return a.issue(ctx, u, tenancy.CompanyID(c.ID))
+	tok, err := a.issue(ctx, u, tenancy.CompanyID(c.ID))
+	if err != nil {
+		return AccessToken{}, err
+	}
+	tok.Company = c
+	return tok, nil
 }
 
 // record writes an audit event outside any unit of work; a failure is logged,

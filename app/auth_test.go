@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,7 +17,7 @@ import (
 func TestRegisterByPlatformAdminAnyRole(t *testing.T) {
 	w := newWorld(t)
 	id, _ := w.company(t, "Acme")
-	u, err := w.auth.Register(as(platformAdmin), app.RegisterInput{Name: "Vi", Email: "  Vi@Acme.TEST ", Password: "password1", CompanyID: id, Role: "viewer"})
+	u, _, err := w.auth.Register(as(platformAdmin), app.RegisterInput{Name: "Vi", Email: "  Vi@Acme.TEST ", Password: "password1", CompanyID: id, Role: "viewer"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestRegisterByPlatformAdminAnyRole(t *testing.T) {
 func TestRegisterDefaultsToUserRole(t *testing.T) {
 	w := newWorld(t)
 	_, admin := w.company(t, "Acme")
-	u, err := w.auth.Register(as(admin), app.RegisterInput{Name: "U", Email: "u@acme.test", Password: "password1"})
+	u, _, err := w.auth.Register(as(admin), app.RegisterInput{Name: "U", Email: "u@acme.test", Password: "password1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestRegisterRefusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.in.Name, tc.in.Email, tc.in.Password = "New", "new@x.test", "password1"
-			_, err := w.auth.Register(tc.ctx, tc.in)
+			_, _, err := w.auth.Register(tc.ctx, tc.in)
 			wantCode(t, err, tc.code)
 		})
 	}
@@ -109,7 +110,7 @@ func TestRegisterValidation(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := w.auth.Register(as(admin), tc.in)
+			_, _, err := w.auth.Register(as(admin), tc.in)
 			wantCode(t, err, domain.CodeInvalid)
 			if de := err.(*domain.Error); de.Field != tc.field {
 				t.Fatalf("field = %q, want %q", de.Field, tc.field)
@@ -122,10 +123,10 @@ func TestRegisterDuplicateEmailAnywhere(t *testing.T) {
 	w := newWorld(t)
 	_, adminA := w.company(t, "A")
 	_, adminB := w.company(t, "B")
-	if _, err := w.auth.Register(as(adminA), app.RegisterInput{Name: "x", Email: "dup@x.test", Password: "password1"}); err != nil {
+	if _, _, err := w.auth.Register(as(adminA), app.RegisterInput{Name: "x", Email: "dup@x.test", Password: "password1"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := w.auth.Register(as(adminB), app.RegisterInput{Name: "x", Email: "DUP@x.test", Password: "password1"})
+	_, _, err := w.auth.Register(as(adminB), app.RegisterInput{Name: "x", Email: "DUP@x.test", Password: "password1"})
 	wantCode(t, err, domain.CodeConflict)
 }
 
@@ -138,7 +139,7 @@ func TestRegisterRollsBackWhenLookupClaimFails(t *testing.T) {
 	}
 	w.lookup["race@x.test"] = 77
 	before := w.userCount()
-	_, err := w.auth.Register(as(admin), app.RegisterInput{Name: "x", Email: "race@x.test", Password: "password1"})
+	_, _, err := w.auth.Register(as(admin), app.RegisterInput{Name: "x", Email: "race@x.test", Password: "password1"})
 	wantCode(t, err, domain.CodeConflict)
 	if w.userCount() != before {
 		t.Fatal("tenant user row survived a failed lookup claim")
@@ -160,15 +161,15 @@ func TestInvitationFlow(t *testing.T) {
 		t.Fatal("the token is stored in clear")
 	}
 	// wrong email
-	_, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "other@acme.test", Password: "password1", InvitationToken: issued.Token})
+	_, _, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "other@acme.test", Password: "password1", InvitationToken: issued.Token})
 	wantCode(t, err, domain.CodeForbidden)
 	// role not the invitation's
-	_, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "new@acme.test", Password: "password1", InvitationToken: issued.Token, Role: "admin"})
+	_, _, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "new@acme.test", Password: "password1", InvitationToken: issued.Token, Role: "admin"})
 	wantCode(t, err, domain.CodeInvalid)
 	// company not the invitation's
-	_, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "new@acme.test", Password: "password1", InvitationToken: issued.Token, CompanyID: id + 1})
+	_, _, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "new@acme.test", Password: "password1", InvitationToken: issued.Token, CompanyID: id + 1})
 	wantCode(t, err, domain.CodeInvalid)
-	u, err := w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "new@acme.test", Password: "password1", InvitationToken: issued.Token})
+	u, _, err := w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "new@acme.test", Password: "password1", InvitationToken: issued.Token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func TestInvitationFlow(t *testing.T) {
 	}
 	// single use
 	w.lookupM.FindFunc = func(ctx context.Context, email string) (tenancy.CompanyID, error) { return 0, domain.NotFound("email") }
-	_, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "new@acme.test", Password: "password1", InvitationToken: issued.Token})
+	_, _, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "new@acme.test", Password: "password1", InvitationToken: issued.Token})
 	wantCode(t, err, domain.CodeUnauthenticated)
 }
 
@@ -189,7 +190,7 @@ func TestInvitationExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.now = w.now.Add(72*time.Hour + time.Second)
-	_, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "late@acme.test", Password: "password1", InvitationToken: issued.Token})
+	_, _, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "late@acme.test", Password: "password1", InvitationToken: issued.Token})
 	wantCode(t, err, domain.CodeUnauthenticated)
 	if _, ok := w.lookup["late@acme.test"]; ok {
 		t.Fatal("expired invitation registered a user")
@@ -206,7 +207,7 @@ func TestInvitationTokenOfAnotherTenantIsRefused(t *testing.T) {
 	}
 	// Re-route the secret to tenant B: the hash is not in B's schema.
 	forged := b.String() + issued.Token[len(a.String()):]
-	_, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "x@a.test", Password: "password1", InvitationToken: forged})
+	_, _, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "n", Email: "x@a.test", Password: "password1", InvitationToken: forged})
 	wantCode(t, err, domain.CodeUnauthenticated)
 }
 
@@ -391,7 +392,7 @@ func TestConcurrentRegistrationsAreSerialisedByTheStore(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := w.auth.Register(as(admin), app.RegisterInput{Name: "x", Email: "same@acme.test", Password: "password1"})
+			_, _, err := w.auth.Register(as(admin), app.RegisterInput{Name: "x", Email: "same@acme.test", Password: "password1"})
 			cmu.Lock()
 			defer cmu.Unlock()
 			switch {
@@ -407,5 +408,84 @@ func TestConcurrentRegistrationsAreSerialisedByTheStore(t *testing.T) {
 	wg.Wait()
 	if okCount != 1 || conflicts != 15 {
 		t.Fatalf("ok=%d conflicts=%d", okCount, conflicts)
+	}
+}
+
+func TestRegisterReturnsTheCompany(t *testing.T) {
+	w := newWorld(t)
+	a, adminA := w.company(t, "A")
+	_, c, err := w.auth.Register(as(adminA), app.RegisterInput{Name: "x", Email: "x@a.test", Password: "password1"})
+	if err != nil || c != a {
+		t.Fatalf("admin registration: company %d, %v", c, err)
+	}
+	issued, err := w.auth.Invite(as(adminA), "inv@a.test", "viewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, c, err = w.auth.Register(context.Background(), app.RegisterInput{Name: "i", Email: "inv@a.test", Password: "password1",
+		InvitationToken: issued.Token})
+	if err != nil || c != a {
+		t.Fatalf("invited registration: company %d, %v", c, err)
+	}
+	u, c, err := w.auth.Register(as(adminA), app.RegisterInput{Name: "x", Email: "x@a.test", Password: "password1"})
+	wantCode(t, err, domain.CodeConflict)
+	if c != 0 || u.ID != 0 {
+		t.Fatalf("a failed registration returned %+v in %d", u, c)
+	}
+}
+
+func TestAccessTokenCompany(t *testing.T) {
+	w := newWorld(t)
+	tok, err := w.auth.Signup(context.Background(), app.SignupInput{CompanyName: "Newco", Name: "F", Email: "f@newco.test", Password: "password1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := w.companies[tok.CompanyID]
+	if tok.Company != want || tok.Company.Name != "Newco" || tok.Company.CreatedAt.IsZero() {
+		t.Fatalf("signup company %+v, want %+v", tok.Company, want)
+	}
+	tok, err = w.auth.Login(context.Background(), "f@newco.test", "password1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Company != (domain.Company{ID: int64(tok.CompanyID)}) {
+		t.Fatalf("login company %+v", tok.Company)
+	}
+}
+
+func TestLoginRateLimitCarriesRetryAfter(t *testing.T) {
+	w := newWorld(t)
+	w.company(t, "Acme")
+	w.retryAfter = 42 * time.Second
+	for i := 0; i < 3; i++ {
+		_, err := w.auth.Login(context.Background(), "admin@acme.test", "nope")
+		if _, ok := app.RetryAfter(err); ok {
+			t.Fatalf("a wrong password is not rate limited: %v", err)
+		}
+	}
+	_, err := w.auth.Login(context.Background(), " ADMIN@acme.test", "correct horse")
+	wantCode(t, err, domain.CodeTooManyRequests)
+	if d, ok := app.RetryAfter(err); !ok || d != 42*time.Second {
+		t.Fatalf("RetryAfter = %v, %v", d, ok)
+	}
+	if calls := w.limiter.RetryAfterCalls(); len(calls) != 1 || calls[0].Key != "admin@acme.test" {
+		t.Fatalf("limiter asked %+v", calls)
+	}
+	var de *domain.Error
+	var rl *app.RateLimitedError
+	if !errors.As(err, &de) || de.Message != "too many failed logins for this account; try again later" || !errors.As(err, &rl) {
+		t.Fatalf("error shape %#v", err)
+	}
+	// A limiter that answers 0 while blocking still gives a positive wait.
+	w.retryAfter = 0
+	_, err = w.auth.Login(context.Background(), "admin@acme.test", "correct horse")
+	if d, ok := app.RetryAfter(err); !ok || d != time.Second {
+		t.Fatalf("RetryAfter = %v, %v", d, ok)
+	}
+	if _, ok := app.RetryAfter(nil); ok {
+		t.Fatal("nil error has a retry-after")
+	}
+	if _, ok := app.RetryAfter(domain.Errorf(domain.CodeTooManyRequests, "x")); ok {
+		t.Fatal("an error without the cause has a retry-after")
 	}
 }

@@ -31,6 +31,8 @@ type world struct {
 	nextID    int64
 	failed    map[string]int // login limiter failures per key
 	tokens    map[string]ports.Claims
+	// retryAfter is what the limiter fake answers for a blocked key.
+	retryAfter time.Duration
 
 	uow          *portsmock.UnitOfWorkMock
 	prov         *portsmock.ProvisionerMock
@@ -48,9 +50,43 @@ type world struct {
 	companiesSvc *app.Companies
 	auth         *app.Auth
 	reference    *app.Reference
+
+	// The catalog (issue 3): state per tenant, fakes and services.
+	cat          map[tenancy.CompanyID]*catalog
+	userAdmin    *portsmock.UserAdminMock
+	teamRepo     *portsmock.TeamRepositoryMock
+	compRepoC    *portsmock.ComponentRepositoryMock
+	tagRepo      *portsmock.TagRepositoryMock
+	envRepo      *portsmock.EnvironmentRepositoryMock
+	versionRepo  *portsmock.VersionRepositoryMock
+	deployRepo   *portsmock.DeploymentRepositoryMock
+	activityLog  *portsmock.ActivityLogMock
+	principals   *app.PrincipalCache
+	authCached   *app.Auth // auth with the principal cache
+	usersSvc     *app.Users
+	teams        *app.Teams
+	components   *app.Components
+	tags         *app.Tags
+	environments *app.Environments
+	deployments  *app.Deployments
+	activity     *app.Activity
 }
 
 type scopeKey struct{}
+
+// writeKey marks a context inside WithinTenant (a write unit of work), as
+// opposed to ReadTenant.
+type writeKey struct{}
+
+// mustWrite is called by every fake that writes: a write outside a write unit
+// of work (or in another tenant's) is a bug in the service under test.
+func mustWrite(ctx context.Context) tenancy.CompanyID {
+	id := mustTenant(ctx)
+	if ctx.Value(writeKey{}) != true {
+		panic("write outside a WithinTenant unit of work")
+	}
+	return id
+}
 
 func tenantOf(ctx context.Context) (tenancy.CompanyID, bool) {
 	id, ok := ctx.Value(scopeKey{}).(tenancy.CompanyID)
@@ -64,6 +100,7 @@ type snapshot struct {
 	invites   map[tenancy.CompanyID]map[int64]domain.Invitation
 	refs      map[tenancy.CompanyID]map[domain.RefKind]map[int64]domain.RefItem
 	audit     []domain.AuditEvent
+	cat       map[tenancy.CompanyID]*catalog
 }
 
 func cloneNested[K comparable, K2 comparable, V any](m map[K]map[K2]V) map[K]map[K2]V {
@@ -79,18 +116,23 @@ func (w *world) snap() snapshot {
 	for k, v := range w.refs {
 		refs[k] = cloneNested(v)
 	}
+	cat := make(map[tenancy.CompanyID]*catalog, len(w.cat))
+	for k, v := range w.cat {
+		cat[k] = v.clone()
+	}
 	return snapshot{maps.Clone(w.companies), cloneNested(w.users), maps.Clone(w.lookup), cloneNested(w.invites), refs,
-		append([]domain.AuditEvent(nil), w.audit...)}
+		append([]domain.AuditEvent(nil), w.audit...), cat}
 }
 
 func (w *world) restore(s snapshot) {
 	w.companies, w.users, w.lookup, w.invites, w.refs, w.audit = s.companies, s.users, s.lookup, s.invites, s.refs, s.audit
+	w.cat = s.cat
 }
 
 // tx runs fn like a transaction: on error the state is restored.
 func (w *world) tx(ctx context.Context, id tenancy.CompanyID, fn func(ctx context.Context) error) error {
 	s := w.snap()
-	if err := fn(context.WithValue(ctx, scopeKey{}, id)); err != nil {
+	if err := fn(context.WithValue(context.WithValue(ctx, scopeKey{}, id), writeKey{}, true)); err != nil {
 		w.restore(s)
 		return err
 	}
@@ -115,6 +157,7 @@ func newWorld(t *testing.T) *world {
 		invites:   map[tenancy.CompanyID]map[int64]domain.Invitation{},
 		refs:      map[tenancy.CompanyID]map[domain.RefKind]map[int64]domain.RefItem{},
 		failed:    map[string]int{},
+		cat:       map[tenancy.CompanyID]*catalog{},
 		tokens:    map[string]ports.Claims{},
 	}
 	w.uow = &portsmock.UnitOfWorkMock{
@@ -133,6 +176,7 @@ func newWorld(t *testing.T) *world {
 			w.users[id] = map[int64]domain.User{}
 			w.invites[id] = map[int64]domain.Invitation{}
 			w.refs[id] = map[domain.RefKind]map[int64]domain.RefItem{}
+			w.cat[id] = newCatalog()
 			for _, k := range domain.RefKinds {
 				w.refs[id][k] = map[int64]domain.RefItem{}
 				for _, n := range domain.DefaultReferenceData[k] {
@@ -141,7 +185,7 @@ func newWorld(t *testing.T) *world {
 				}
 			}
 			if within != nil {
-				if err := within(context.WithValue(ctx, scopeKey{}, id), id); err != nil {
+				if err := within(context.WithValue(context.WithValue(ctx, scopeKey{}, id), writeKey{}, true), id); err != nil {
 					w.restore(s)
 					return domain.Company{}, err
 				}
@@ -221,6 +265,9 @@ func newWorld(t *testing.T) *world {
 			return domain.User{}, domain.NotFound("user")
 		},
 		CountFunc: func(ctx context.Context) (int64, error) { return int64(len(w.users[mustTenant(ctx)])), nil },
+		ListFunc: func(ctx context.Context, page domain.Page) ([]domain.User, error) {
+			return pageByID(w.users[mustTenant(ctx)], page, nil), nil
+		},
 	}
 	w.lookupM = &portsmock.EmailLookupMock{
 		ClaimFunc: func(ctx context.Context, email string, company tenancy.CompanyID) error {
@@ -236,6 +283,11 @@ func newWorld(t *testing.T) *world {
 				return 0, domain.NotFound("email")
 			}
 			return c, nil
+		},
+		ReleaseFunc: func(ctx context.Context, email string) error {
+			mustWrite(ctx)
+			delete(w.lookup, email)
+			return nil
 		},
 	}
 	w.invRepo = &portsmock.InvitationRepositoryMock{
@@ -336,12 +388,19 @@ func newWorld(t *testing.T) *world {
 		AllowFunc:     func(ctx context.Context, key string) bool { return w.failed[key] < 3 },
 		FailedFunc:    func(ctx context.Context, key string) { w.failed[key]++ },
 		SucceededFunc: func(ctx context.Context, key string) { delete(w.failed, key) },
+		RetryAfterFunc: func(ctx context.Context, key string) time.Duration {
+			if w.failed[key] < 3 {
+				return 0
+			}
+			return w.retryAfter
+		},
 	}
 	w.companiesSvc = app.NewCompanies(w.prov, w.compRepo, w.dir, w.userRepo, w.auditM)
+	w.installCatalog()
 	w.auth = app.NewAuth(app.AuthDeps{UoW: w.uow, Directory: w.dir, Provisioner: w.prov, Users: w.userRepo,
-		Lookup: w.lookupM, Invitations: w.invRepo, Audit: w.auditM, Hasher: w.hasher, Tokens: w.tokensM,
+		Lookup: w.lookupM, Invitations: w.invRepo, Audit: w.auditM, Activity: w.activityLog, Hasher: w.hasher, Tokens: w.tokensM,
 		Clock: w.clock, Limiter: w.limiter}, app.AuthConfig{SignupEnabled: true, DummyPHC: "phc:dummy"})
-	w.reference = app.NewReference(w.uow, w.refRepo)
+	w.reference = app.NewReference(w.uow, w.refRepo, w.activityLog)
 	return w
 }
 
@@ -357,7 +416,7 @@ func (w *world) company(t *testing.T, name string) (tenancy.CompanyID, app.Princ
 		t.Fatalf("create company: %v", err)
 	}
 	id := tenancy.CompanyID(c.ID)
-	u, err := w.auth.Register(as(platformAdmin), app.RegisterInput{Name: "Admin", Email: "admin@" + strings.ToLower(name) + ".test",
+	u, _, err := w.auth.Register(as(platformAdmin), app.RegisterInput{Name: "Admin", Email: "admin@" + strings.ToLower(name) + ".test",
 		Password: "correct horse", CompanyID: id, Role: "admin"})
 	if err != nil {
 		t.Fatalf("register admin: %v", err)

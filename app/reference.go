@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/schemata/schemata/domain"
 	"github.com/schemata/schemata/ports"
@@ -13,13 +14,19 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // Reference holds the use cases on a tenant's reference data: every user of the
 // tenant reads it; only admins change it.
 type Reference struct {
-	uow  ports.UnitOfWork
-	repo ports.ReferenceRepository
+	uow      ports.UnitOfWork
+	repo     ports.ReferenceRepository
+	activity ports.ActivityLog
 }
 
 // NewReference wires the reference data use cases.
-func NewReference(uow ports.UnitOfWork, repo ports.ReferenceRepository) *Reference {
-	return &Reference{uow: uow, repo: repo}
+func NewReference(uow ports.UnitOfWork, repo ports.ReferenceRepository, activity ports.ActivityLog) *Reference {
+	return &Reference{uow: uow, repo: repo, activity: activity}
+}
+
+func refActivity(action string, kind domain.RefKind, item domain.RefItem) domain.Activity {
+	return domain.Activity{Action: action, EntityType: strings.ReplaceAll(kind.Singular(), " ", "_"), EntityID: item.ID,
+		Detail: map[string]string{"name": item.Name}}
 }
 
 func checkKind(kind domain.RefKind) error {
@@ -84,11 +91,10 @@ func (s *Reference) Create(ctx context.Context, kind domain.RefKind, name, descr
 	if item.Description, err = domain.ValidateDescription(description); err != nil {
 		return domain.RefItem{}, err
 	}
-	err = s.uow.WithinTenant(ctx, p.CompanyID, func(ctx context.Context) error {
-		item, err = s.repo.Create(ctx, kind, item)
-		return err
+	return writeTenant(ctx, s.uow, s.activity, p, func(ctx context.Context) (domain.RefItem, domain.Activity, error) {
+		created, err := s.repo.Create(ctx, kind, item)
+		return created, refActivity("create", kind, created), err
 	})
-	return item, err
 }
 
 // RefPatch holds the fields of a partial update; nil leaves a field unchanged.
@@ -120,11 +126,10 @@ func (s *Reference) Update(ctx context.Context, kind domain.RefKind, id int64, p
 	if id <= 0 {
 		return domain.RefItem{}, domain.NotFound(kind.Singular())
 	}
-	var item domain.RefItem
-	err = s.uow.WithinTenant(ctx, p.CompanyID, func(ctx context.Context) error {
+	return writeTenant(ctx, s.uow, s.activity, p, func(ctx context.Context) (domain.RefItem, domain.Activity, error) {
 		cur, err := s.repo.Get(ctx, kind, id)
 		if err != nil {
-			return err
+			return domain.RefItem{}, domain.Activity{}, err
 		}
 		if patch.Name != nil {
 			cur.Name = name
@@ -132,10 +137,9 @@ func (s *Reference) Update(ctx context.Context, kind domain.RefKind, id int64, p
 		if patch.Description != nil {
 			cur.Description = desc
 		}
-		item, err = s.repo.Update(ctx, kind, cur)
-		return err
+		item, err := s.repo.Update(ctx, kind, cur)
+		return item, refActivity("update", kind, item), err
 	})
-	return item, err
 }
 
 // Delete removes an item (admin only); a referenced item is a Conflict.
@@ -150,7 +154,8 @@ func (s *Reference) Delete(ctx context.Context, kind domain.RefKind, id int64) e
 	if id <= 0 {
 		return domain.NotFound(kind.Singular())
 	}
-	return s.uow.WithinTenant(ctx, p.CompanyID, func(ctx context.Context) error {
-		return s.repo.Delete(ctx, kind, id)
+	_, err = writeTenant(ctx, s.uow, s.activity, p, func(ctx context.Context) (struct{}, domain.Activity, error) {
+		return struct{}{}, refActivity("delete", kind, domain.RefItem{ID: id}), s.repo.Delete(ctx, kind, id)
 	})
+	return err
 }

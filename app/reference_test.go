@@ -66,3 +66,50 @@ func TestReferenceValidation(t *testing.T) {
 	_, err = w.reference.Create(as(admin), domain.RefKind("users"), "x", "")
 	wantCode(t, err, domain.CodeInternal)
 }
+
+func TestReferenceWritesRecordActivity(t *testing.T) {
+	w := newWorld(t)
+	c, admin := w.company(t, "A")
+	st, err := w.reference.Create(as(admin), domain.ServiceTypes, "Batch", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := w.lastActivity(t, c); a.Action != "create" || a.EntityType != "service_type" || a.EntityID != st.ID || a.ActorID != admin.UserID {
+		t.Fatalf("create activity %+v", a)
+	}
+	if _, err := w.reference.Update(as(admin), domain.ServiceTypes, st.ID, app.RefPatch{Name: ptr("Jobs")}); err != nil {
+		t.Fatal(err)
+	}
+	if a := w.lastActivity(t, c); a.Action != "update" || a.Detail["name"] != "Jobs" {
+		t.Fatalf("update activity %+v", a)
+	}
+	if err := w.reference.Delete(as(admin), domain.ServiceTypes, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	if a := w.lastActivity(t, c); a.Action != "delete" || a.EntityID != st.ID {
+		t.Fatalf("delete activity %+v", a)
+	}
+	// A failed write records nothing.
+	n := len(w.activityOf(c))
+	if _, err := w.reference.Create(as(admin), domain.ServiceTypes, "api", ""); err == nil {
+		t.Fatal("duplicate accepted")
+	}
+	if len(w.activityOf(c)) != n {
+		t.Fatal("a failed write recorded activity")
+	}
+}
+
+func TestRegistrationAndInvitationRecordActivity(t *testing.T) {
+	w := newWorld(t)
+	c, admin := w.company(t, "A")
+	if a := w.lastActivity(t, c); a.EntityType != "user" || a.Actor != "platform-admin" || a.Detail["role"] != "admin" {
+		t.Fatalf("registration activity %+v", a)
+	}
+	inv, err := w.auth.Invite(as(admin), "new@a.test", "user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := w.lastActivity(t, c); a.EntityType != "invitation" || a.EntityID != inv.Invitation.ID || a.ActorID != admin.UserID {
+		t.Fatalf("invitation activity %+v", a)
+	}
+}

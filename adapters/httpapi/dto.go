@@ -71,17 +71,12 @@ func toTokenJSON(token string, expiresIn time.Duration) tokenJSON {
 	return tokenJSON{AccessToken: token, TokenType: "bearer", ExpiresIn: int64(expiresIn / time.Second)}
 }
 
-// signupCompanyJSON is the company created by a signup. app.Signup returns
-// only its id, and the name the use case stored (validated, trimmed).
-type signupCompanyJSON struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-}
-
+// signupJSON is the answer to a signup: an access token for the new
+// company's first admin, the company and the admin.
 type signupJSON struct {
 	tokenJSON
-	Company signupCompanyJSON `json:"company"`
-	User    userJSON          `json:"user"`
+	Company companyJSON `json:"company"`
+	User    userJSON    `json:"user"`
 }
 
 // Request bodies. Unknown fields are rejected.

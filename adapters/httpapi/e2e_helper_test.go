@@ -129,16 +129,30 @@ func newStack(t *testing.T, opt stackOptions) *stack {
 	refs := postgres.NewReferenceRepository(db)
 	invitations := postgres.NewInvitationRepository(db)
 	audit := postgres.NewAuditLog(db)
+	activity := postgres.NewActivityLog(db)
 	dir := tenancy.NewDirectory(companies, 0)
+	// The production cache: a role change or a deletion through the API
+	// invalidates it at once in this process.
+	principals := app.NewPrincipalCache(app.DefaultPrincipalTTL, clock)
 
 	auth := app.NewAuth(app.AuthDeps{UoW: uow, Directory: dir, Provisioner: prov, Users: users, Lookup: lookup,
-		Invitations: invitations, Audit: audit, Hasher: hasher, Tokens: issuer, Clock: clock, Limiter: limiter},
+		Invitations: invitations, Audit: audit, Activity: activity, Hasher: hasher, Tokens: issuer, Clock: clock, Limiter: limiter,
+		Principals: principals},
 		app.AuthConfig{SignupEnabled: opt.signup, DummyPHC: hasher.DummyPHC()})
 	svc := httpapi.Services{
 		Companies: app.NewCompanies(prov, companies, dir, users, audit),
 		Auth:      auth,
-		Reference: app.NewReference(uow, refs),
-		Pinger:    postgres.Pinger{DB: db},
+		Reference: app.NewReference(uow, refs, activity),
+		Users: app.NewUsers(uow, users, postgres.NewUserAdmin(db), lookup, hasher, activity, audit,
+			principals),
+		Teams: app.NewTeams(uow, postgres.NewTeamRepository(db), activity),
+		Components: app.NewComponents(uow, postgres.NewComponentRepository(db), postgres.NewVersionRepository(db),
+			activity),
+		Tags:         app.NewTags(uow, postgres.NewTagRepository(db), activity),
+		Environments: app.NewEnvironments(uow, postgres.NewEnvironmentRepository(db), activity),
+		Deployments:  app.NewDeployments(uow, postgres.NewDeploymentRepository(db), clock, activity),
+		Activity:     app.NewActivity(uow, activity),
+		Pinger:       postgres.Pinger{DB: db},
 	}
 	cfg := httpapi.Config{AdminToken: testAdminToken, SignupEnabled: opt.signup}
 	if opt.noAdmin {

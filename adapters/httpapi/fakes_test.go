@@ -48,10 +48,21 @@ type fakeWorld struct {
 	refRepo     *portsmock.ReferenceRepositoryMock
 	companyRepo *portsmock.CompanyRepositoryMock
 	pinger      *portsmock.PingerMock
+
+	// The catalog repositories: empty mocks (a call panics) unless a test
+	// sets the functions it needs before the first request.
+	teamRepo       *portsmock.TeamRepositoryMock
+	componentRepo  *portsmock.ComponentRepositoryMock
+	versionRepo    *portsmock.VersionRepositoryMock
+	deploymentRepo *portsmock.DeploymentRepositoryMock
 }
 
-// maxFailedLogins is the fake limiter's budget per account.
-const maxFailedLogins = 3
+// maxFailedLogins is the fake limiter's budget per account; fakeRetryAfter
+// is how long it says a blocked account waits.
+const (
+	maxFailedLogins = 3
+	fakeRetryAfter  = 90*time.Second + 500*time.Millisecond
+)
 
 type scopeKey struct{}
 
@@ -70,6 +81,11 @@ func newFakeWorld() *fakeWorld {
 		tokens:    map[string]ports.Claims{},
 		failures:  map[string]int{},
 		now:       time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
+
+		teamRepo:       &portsmock.TeamRepositoryMock{},
+		componentRepo:  &portsmock.ComponentRepositoryMock{},
+		versionRepo:    &portsmock.VersionRepositoryMock{},
+		deploymentRepo: &portsmock.DeploymentRepositoryMock{},
 	}
 	scoped := func(ctx context.Context, id tenancy.CompanyID, fn func(context.Context) error) error {
 		if !id.Valid() {
@@ -367,15 +383,24 @@ func (w *fakeWorld) services(signup bool) httpapi.Services {
 			defer w.mu.Unlock()
 			delete(w.failures, key)
 		},
+		RetryAfterFunc: func(context.Context, string) time.Duration { return fakeRetryAfter },
 	}
+	activity := &portsmock.ActivityLogMock{RecordFunc: func(context.Context, domain.Activity) error { return nil }}
 	auth := app.NewAuth(app.AuthDeps{UoW: w.uow, Directory: dir, Provisioner: w.provisioner, Users: users,
-		Lookup: lookup, Invitations: invitations, Audit: audit, Hasher: hasher, Tokens: tokens, Clock: clock,
+		Lookup: lookup, Invitations: invitations, Audit: audit, Activity: activity, Hasher: hasher, Tokens: tokens, Clock: clock,
 		Limiter: limiter}, app.AuthConfig{SignupEnabled: signup, DummyPHC: "phc:dummy"})
 	return httpapi.Services{
-		Companies: app.NewCompanies(w.provisioner, w.companyRepo, dir, users, audit),
-		Auth:      auth,
-		Reference: app.NewReference(w.uow, w.refRepo),
-		Pinger:    w.pinger,
+		Companies:    app.NewCompanies(w.provisioner, w.companyRepo, dir, users, audit),
+		Auth:         auth,
+		Reference:    app.NewReference(w.uow, w.refRepo, activity),
+		Users:        app.NewUsers(w.uow, users, &portsmock.UserAdminMock{}, lookup, hasher, activity, audit, nil),
+		Teams:        app.NewTeams(w.uow, w.teamRepo, activity),
+		Components:   app.NewComponents(w.uow, w.componentRepo, w.versionRepo, activity),
+		Tags:         app.NewTags(w.uow, &portsmock.TagRepositoryMock{}, activity),
+		Environments: app.NewEnvironments(w.uow, &portsmock.EnvironmentRepositoryMock{}, activity),
+		Deployments:  app.NewDeployments(w.uow, w.deploymentRepo, clock, activity),
+		Activity:     app.NewActivity(w.uow, activity),
+		Pinger:       w.pinger,
 	}
 }
 

@@ -667,8 +667,8 @@ func TestLogin(t *testing.T) {
 		}
 		w := e.do(form(url.Values{"username": {u.Email}, "password": {"password-" + u.Email}}))
 		wantProblem(t, w, 429, "too_many_requests")
-		if w.Header().Get("Retry-After") == "" {
-			t.Error("429 without Retry-After")
+		if got := w.Header().Get("Retry-After"); got != "91" { // the limiter's 90.5s, rounded up
+			t.Errorf("Retry-After = %q, want the limiter's wait in whole seconds (91)", got)
 		}
 		// Another account is not affected.
 		v, _ := e.world.addUser(c, "dave@example.com", domain.RoleUser)
@@ -882,8 +882,9 @@ func TestSignupSwitch(t *testing.T) {
 			TokenType   string `json:"token_type"`
 			ExpiresIn   int64  `json:"expires_in"`
 			Company     struct {
-				ID   int64  `json:"id"`
-				Name string `json:"name"`
+				ID        int64  `json:"id"`
+				Name      string `json:"name"`
+				CreatedAt string `json:"created_at"`
 			} `json:"company"`
 			User struct {
 				ID        int64  `json:"id"`
@@ -896,7 +897,8 @@ func TestSignupSwitch(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.AccessToken == "" || got.TokenType != "bearer" || got.ExpiresIn != 3600 || got.Company.ID <= 0 ||
-			got.Company.Name != "Startup" || got.User.Role != "admin" || got.User.CompanyID != got.Company.ID {
+			got.Company.Name != "Startup" || got.Company.CreatedAt != "2030-01-02T03:04:05Z" || got.User.Role != "admin" ||
+			got.User.CompanyID != got.Company.ID {
 			t.Fatalf("signup = %+v", got)
 		}
 		wantStatus(t, e.do(call{method: "GET", path: "/api/v1/auth/me", token: got.AccessToken}), 200)

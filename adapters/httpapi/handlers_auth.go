@@ -1,12 +1,10 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/schemata/schemata/app"
 	"github.com/schemata/schemata/domain"
@@ -36,30 +34,12 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 		}
 		ri.CompanyID = tenancy.CompanyID(*in.CompanyID)
 	}
-	u, err := a.svc.Auth.Register(r.Context(), ri)
+	u, company, err := a.svc.Auth.Register(r.Context(), ri)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, toUserJSON(u, registeredCompany(r.Context(), ri)))
-}
-
-// registeredCompany is the company a successful registration went into:
-// app.Register returns only the user, so it is derived the way the use case
-// decides it (the invitation's company, else the company_id given, else the
-// calling admin's company). Invitation tokens are "<company id>.<secret>"
-// (see app's newInvitationToken).
-func registeredCompany(ctx context.Context, in app.RegisterInput) tenancy.CompanyID {
-	if in.InvitationToken != "" {
-		idPart, _, _ := strings.Cut(in.InvitationToken, ".")
-		id, _ := tenancy.ParseCompanyID(idPart)
-		return id
-	}
-	if in.CompanyID.Valid() {
-		return in.CompanyID
-	}
-	p, _ := app.PrincipalFromContext(ctx)
-	return p.CompanyID
+	writeJSON(w, http.StatusCreated, toUserJSON(u, company))
 }
 
 // invite: POST /api/v1/invitations {"email","role"} → 201 with the
@@ -97,11 +77,10 @@ func (a *api) signup(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	name, _ := domain.ValidateName("company_name", in.CompanyName) // as the use case stored it
 	writeJSON(w, http.StatusCreated, signupJSON{
 		tokenJSON: toTokenJSON(tok.Token, tok.ExpiresIn),
-		Company:   signupCompanyJSON{ID: int64(tok.CompanyID), Name: name},
-		User:      toUserJSON(tok.User, tok.CompanyID),
+		Company:   toCompanyJSON(tok.Company),
+		User:      toUserJSON(tok.User, tenancy.CompanyID(tok.Company.ID)),
 	})
 }
 

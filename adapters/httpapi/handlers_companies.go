@@ -38,17 +38,17 @@ func (a *api) createCompany(w http.ResponseWriter, r *http.Request) {
 
 // listCompanies: GET /api/v1/companies?limit&cursor → a page of companies.
 func (a *api) listCompanies(w http.ResponseWriter, r *http.Request) {
-	page, err := parsePage(r)
+	lr, err := a.parseList(r, "companies", 1)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	cs, err := a.svc.Companies.List(r.Context(), page)
+	cs, err := a.svc.Companies.List(r.Context(), lr.page())
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(cs, page.Limit, toCompanyJSON, companyID))
+	writeJSON(w, http.StatusOK, newList(lr, cs, toCompanyJSON, companyID))
 }
 
 // getCompany: GET /api/v1/companies/{id}.
@@ -69,13 +69,11 @@ func (a *api) getCompany(w http.ResponseWriter, r *http.Request) {
 // deleteCompany: DELETE /api/v1/companies/{id} → 204; 409 while it has users.
 func (a *api) deleteCompany(w http.ResponseWriter, r *http.Request) {
 	id, err := companyFromPath(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+	if err == nil {
+		err = requireNoBody(r)
 	}
-	if err := a.svc.Companies.Delete(r.Context(), id); err != nil {
-		a.fail(w, r, err)
-		return
+	if err == nil {
+		err = a.svc.Companies.Delete(r.Context(), id)
 	}
-	w.WriteHeader(http.StatusNoContent)
+	a.noContent(w, r, err)
 }

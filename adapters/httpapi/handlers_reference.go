@@ -15,7 +15,8 @@ import (
 type refHandlers struct {
 	*api
 	kind domain.RefKind
-	base string
+	base string // the collection's path
+	name string // the list's cursor name
 }
 
 // itemID parses {id} strictly; anything but a canonical positive integer is a
@@ -30,17 +31,17 @@ func (h refHandlers) itemID(r *http.Request) (int64, error) {
 
 // list: GET base?limit&cursor.
 func (h refHandlers) list(w http.ResponseWriter, r *http.Request) {
-	page, err := parsePage(r)
+	lr, err := h.parseList(r, h.name, 1)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	items, err := h.svc.Reference.List(r.Context(), h.kind, page)
+	items, err := h.svc.Reference.List(r.Context(), h.kind, lr.page())
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(items, page.Limit, toRefItemJSON, refItemID))
+	writeJSON(w, http.StatusOK, newList(lr, items, toRefItemJSON, refItemID))
 }
 
 // create: POST base {"name","description"} → 201 (admin only).
@@ -109,13 +110,11 @@ func (h refHandlers) update(w http.ResponseWriter, r *http.Request) {
 // delete: DELETE base/{id} → 204 (admin only).
 func (h refHandlers) delete(w http.ResponseWriter, r *http.Request) {
 	id, err := h.itemID(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	if err == nil {
+		err = requireNoBody(r)
 	}
-	if err := h.svc.Reference.Delete(r.Context(), h.kind, id); err != nil {
-		h.fail(w, r, err)
-		return
+	if err == nil {
+		err = h.svc.Reference.Delete(r.Context(), h.kind, id)
 	}
-	w.WriteHeader(http.StatusNoContent)
+	h.noContent(w, r, err)
 }

@@ -44,16 +44,25 @@ const (
 type routerParams struct {
 	fx.In
 
-	Config    Config
-	Companies *app.Companies
-	Auth      *app.Auth
-	Reference *app.Reference
-	Pinger    ports.Pinger
-	Logger    *slog.Logger `optional:"true"`
+	Config       Config
+	Companies    *app.Companies
+	Auth         *app.Auth
+	Reference    *app.Reference
+	Users        *app.Users
+	Teams        *app.Teams
+	Components   *app.Components
+	Tags         *app.Tags
+	Environments *app.Environments
+	Deployments  *app.Deployments
+	Activity     *app.Activity
+	Pinger       ports.Pinger
+	Logger       *slog.Logger `optional:"true"`
 }
 
 func newRouterFx(p routerParams) http.Handler {
-	return NewRouter(p.Config, Services{Companies: p.Companies, Auth: p.Auth, Reference: p.Reference, Pinger: p.Pinger}, p.Logger)
+	return NewRouter(p.Config, Services{Companies: p.Companies, Auth: p.Auth, Reference: p.Reference,
+		Users: p.Users, Teams: p.Teams, Components: p.Components, Tags: p.Tags, Environments: p.Environments,
+		Deployments: p.Deployments, Activity: p.Activity, Pinger: p.Pinger}, p.Logger)
 }
 
 type serverParams struct {

@@ -22,10 +22,17 @@ func fxGraph(t *testing.T, addr string, logs *logBuffer) *fx.App {
 	svc := newFakeWorld().services(false)
 	return fx.New(fx.NopLogger,
 		httpapi.Module,
-		fx.Supply(httpapi.Config{}, httpapi.ServerConfig{Addr: addr}, svc.Companies, svc.Auth, svc.Reference),
+		fx.Supply(httpapi.Config{}, httpapi.ServerConfig{Addr: addr}),
+		supplyServices(svc),
 		fx.Provide(func() ports.Pinger { return svc.Pinger }),
 		fx.Provide(func() *slog.Logger { return slog.New(slog.NewJSONHandler(logs, nil)) }),
 	)
+}
+
+// supplyServices supplies every use case of svc (not the Pinger).
+func supplyServices(svc httpapi.Services) fx.Option {
+	return fx.Supply(svc.Companies, svc.Auth, svc.Reference, svc.Users, svc.Teams, svc.Components, svc.Tags,
+		svc.Environments, svc.Deployments, svc.Activity)
 }
 
 func TestModuleServesAndStops(t *testing.T) {
@@ -88,7 +95,8 @@ func TestModuleProvidesTheRouter(t *testing.T) {
 	var h http.Handler
 	fxApp := fx.New(fx.NopLogger,
 		httpapi.Module,
-		fx.Supply(httpapi.Config{}, httpapi.ServerConfig{Addr: "127.0.0.1:0"}, svc.Companies, svc.Auth, svc.Reference),
+		fx.Supply(httpapi.Config{}, httpapi.ServerConfig{Addr: "127.0.0.1:0"}),
+		supplyServices(svc),
 		fx.Provide(func() ports.Pinger { return svc.Pinger }),
 		fx.Populate(&h),
 	)

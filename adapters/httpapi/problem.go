@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
+	"github.com/schemata/schemata/app"
 	"github.com/schemata/schemata/domain"
 )
 
@@ -23,10 +25,9 @@ const (
 	codePayloadTooLarge  = "payload_too_large"      // body over Config.MaxBodyBytes
 )
 
-// retryAfterSeconds is the Retry-After hint of a 429. The LoginLimiter port
-// does not say when the next attempt is allowed, so this is a fixed, modest
-// hint; the limiter still decides.
-const retryAfterSeconds = 60
+// defaultRetryAfterSeconds is the Retry-After of a 429 whose error does not
+// say when to retry (app.RetryAfter).
+const defaultRetryAfterSeconds = 60
 
 // problem is an RFC 9457 problem details object with Schemata's extension
 // members code, field and errors.
@@ -98,7 +99,7 @@ func writeProblem(w http.ResponseWriter, p problem) {
 		h.Set("WWW-Authenticate", `Bearer realm="schemata"`)
 	}
 	if p.Status == http.StatusTooManyRequests && h.Get("Retry-After") == "" {
-		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		h.Set("Retry-After", strconv.Itoa(defaultRetryAfterSeconds))
 	}
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
@@ -148,6 +149,13 @@ func problemFor(ctx context.Context, err error) (problem, bool) {
 	return internalProblem(), true
 }
 
+// retryAfterHeader is d in whole seconds, rounded up, at least 1 (RFC 9110
+// §10.2.3: a non-negative integer of seconds; 0 would invite a tight loop).
+func retryAfterHeader(d time.Duration) string {
+	secs := int64((d + time.Second - 1) / time.Second)
+	return strconv.FormatInt(max(secs, 1), 10)
+}
+
 func internalProblem() problem {
 	return newProblem(http.StatusInternalServerError, string(domain.CodeInternal),
 		"an unexpected error occurred; it has been logged")
@@ -159,6 +167,11 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p, serverSide := problemFor(r.Context(), err)
 	if serverSide {
 		a.log.ErrorContext(r.Context(), "request failed", "status", p.Status, "err", err)
+	}
+	if p.Status == http.StatusTooManyRequests {
+		if d, ok := app.RetryAfter(err); ok {
+			w.Header().Set("Retry-After", retryAfterHeader(d))
+		}
 	}
 	writeProblem(w, p)
 }

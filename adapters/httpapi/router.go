@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -34,23 +36,43 @@ type Config struct {
 	// setting as app.AuthConfig.SignupEnabled; the endpoint works only when both
 	// allow it, and answers 403 otherwise.
 	SignupEnabled bool
+	// CursorKey signs pagination cursors (HMAC-SHA256). Every process serving
+	// the same clients needs the same key so that a cursor issued by one is
+	// accepted by the others; cmd derives it from the JWT secret. Empty means a
+	// random key per process (cursors then die with the process).
+	CursorKey []byte
 }
 
 // Services are the use cases the handlers drive. Every field is required.
 type Services struct {
-	Companies *app.Companies
-	Auth      *app.Auth
-	Reference *app.Reference
-	Pinger    ports.Pinger
+	Companies    *app.Companies
+	Auth         *app.Auth
+	Reference    *app.Reference
+	Users        *app.Users
+	Teams        *app.Teams
+	Components   *app.Components
+	Tags         *app.Tags
+	Environments *app.Environments
+	Deployments  *app.Deployments
+	Activity     *app.Activity
+	Pinger       ports.Pinger
+}
+
+// complete reports whether every service is set.
+func (s Services) complete() bool {
+	return s.Companies != nil && s.Auth != nil && s.Reference != nil && s.Users != nil && s.Teams != nil &&
+		s.Components != nil && s.Tags != nil && s.Environments != nil && s.Deployments != nil &&
+		s.Activity != nil && s.Pinger != nil
 }
 
 // api holds what the handlers share.
 type api struct {
-	cfg   Config
-	svc   Services
-	log   *slog.Logger
-	admin adminDigest
-	mux   *chi.Mux
+	cfg     Config
+	svc     Services
+	log     *slog.Logger
+	admin   adminDigest
+	cursors cursorCodec
+	mux     *chi.Mux
 }
 
 // v1 prefixes every API route; adminPathPrefix the platform admin ones.
@@ -74,8 +96,8 @@ var refKinds = []struct {
 // with NewLogHandler so that logs written by the use cases carry the request
 // id and company id too. It panics when a service is missing (a wiring bug).
 func NewRouter(cfg Config, svc Services, log *slog.Logger) http.Handler {
-	if svc.Companies == nil || svc.Auth == nil || svc.Reference == nil || svc.Pinger == nil {
-		panic("httpapi: NewRouter needs every service (Companies, Auth, Reference, Pinger)")
+	if !svc.complete() {
+		panic("httpapi: NewRouter needs every field of Services")
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -83,7 +105,13 @@ func NewRouter(cfg Config, svc Services, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &api{cfg: cfg, svc: svc, log: log, admin: newAdminDigest(cfg.AdminToken)}
+	key := cfg.CursorKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key) // crypto/rand.Read never fails (Go ≥ 1.24)
+	}
+	a := &api{cfg: cfg, svc: svc, log: log, admin: newAdminDigest(cfg.AdminToken),
+		cursors: cursorCodec{key: bytes.Clone(key)}}
 	if a.admin.enabled && len(cfg.AdminToken) < 32 {
 		log.Warn("httpapi: ADMIN_TOKEN is shorter than 32 characters; use a long random value")
 	}
@@ -96,6 +124,7 @@ func NewRouter(cfg Config, svc Services, log *slog.Logger) http.Handler {
 
 	r.Get("/healthz", a.healthz)
 	r.Get("/readyz", a.readyz)
+	r.Get("/openapi.json", openAPIHandler().ServeHTTP)
 
 	// Credentials are in the body: the Authorization header is ignored.
 	r.Post(v1+"/auth/login", a.login)
@@ -109,15 +138,17 @@ func NewRouter(cfg Config, svc Services, log *slog.Logger) http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(requireAuth)
 			r.Get(v1+"/auth/me", a.me)
+			r.Put(v1+"/auth/password", a.changePassword)
 			r.Post(v1+"/invitations", a.invite)
 			for _, k := range refKinds {
-				h := refHandlers{api: a, kind: k.kind, base: v1 + "/" + k.segment}
+				h := refHandlers{api: a, kind: k.kind, base: v1 + "/" + k.segment, name: k.segment}
 				r.Get(h.base, h.list)
 				r.Post(h.base, h.create)
 				r.Get(h.base+"/{id}", h.get)
 				r.Patch(h.base+"/{id}", h.update)
 				r.Delete(h.base+"/{id}", h.delete)
 			}
+			a.catalogRoutes(r)
 		})
 	})
 

@@ -16,7 +16,10 @@ const (
 	sqlstateForeignKeyViolation = "23503"
 	sqlstateCheckViolation      = "23514"
 	sqlstateNotNullViolation    = "23502"
-	sqlstateStringTooLong       = "22001"
+	// sqlstateIntegrity is what the append-only and immutable-column triggers
+	// of the tenant schema raise.
+	sqlstateIntegrity     = "23000"
+	sqlstateStringTooLong = "22001"
 )
 
 // pgCode returns the SQLSTATE of a PostgreSQL error in err's chain, "" if none.
@@ -32,6 +35,7 @@ func pgCode(err error) string {
 // above the adapter never inspect SQLSTATEs:
 //
 //   - 23505 unique_violation and 23503 foreign_key_violation → CodeConflict
+//   - 23000 integrity_constraint_violation (append-only / immutable rows) → CodeConflict
 //   - 23514 check_violation, 23502 not_null_violation and 22001
 //     string_data_right_truncation → CodeInvalid
 //
@@ -52,6 +56,8 @@ func mapError(err error) error {
 		return &domain.Error{Code: domain.CodeConflict, Message: "a record with the same unique value already exists", Err: err}
 	case sqlstateForeignKeyViolation:
 		return &domain.Error{Code: domain.CodeConflict, Message: "the record is referenced by, or references, another record", Err: err}
+	case sqlstateIntegrity:
+		return &domain.Error{Code: domain.CodeConflict, Message: "the record cannot be changed", Err: err}
 	case sqlstateCheckViolation, sqlstateNotNullViolation:
 		return &domain.Error{Code: domain.CodeInvalid, Message: "a value breaks a constraint", Err: err}
 	case sqlstateStringTooLong:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"time"
@@ -72,15 +73,16 @@ func serveOptions(g *Globals, s *ServeCmd, log *slog.Logger) (fx.Option, error) 
 			token.Config{Secret: secret, PreviousSecrets: previous, Issuer: s.JWTIssuer, Audience: s.JWTAudience, TTL: s.JWTTTL},
 			password.Config{},
 			ratelimit.Config{Burst: s.LoginBurst, Every: s.LoginEvery},
-			httpapi.Config{AdminToken: s.AdminToken, SignupEnabled: s.Signup},
+			httpapi.Config{AdminToken: s.AdminToken, SignupEnabled: s.Signup, CursorKey: cursorKey(secret)},
 			httpapi.ServerConfig{Addr: s.HTTPAddr},
-			authConfig{SignupEnabled: s.Signup, InvitationTTL: s.InvitationTTL},
+			authConfig{SignupEnabled: s.Signup, InvitationTTL: s.InvitationTTL, PrincipalTTL: s.PrincipalTTL},
 		),
 		clock.Module,
 		token.Module,
 		password.Module,
 		ratelimit.Module,
-		fx.Provide(app.NewCompanies, app.NewReference, newAuth),
+		fx.Provide(app.NewCompanies, app.NewReference, newAuth, newPrincipalCache,
+			app.NewUsers, app.NewTeams, app.NewComponents, app.NewTags, app.NewEnvironments, app.NewDeployments, app.NewActivity),
 		httpapi.Module,
 	), nil
 }
@@ -89,6 +91,13 @@ func serveOptions(g *Globals, s *ServeCmd, log *slog.Logger) (fx.Option, error) 
 type authConfig struct {
 	SignupEnabled bool
 	InvitationTTL time.Duration
+	PrincipalTTL  time.Duration
+}
+
+// newPrincipalCache is the one cache of (company, user) → role shared by
+// authentication and user management.
+func newPrincipalCache(cfg authConfig, clock ports.Clock) *app.PrincipalCache {
+	return app.NewPrincipalCache(cfg.PrincipalTTL, clock)
 }
 
 type authParams struct {
@@ -102,17 +111,27 @@ type authParams struct {
 	Lookup      ports.EmailLookup
 	Invitations ports.InvitationRepository
 	Audit       ports.AuditLog
+	Activity    ports.ActivityLog
 	Hasher      *password.Hasher
 	Tokens      ports.TokenIssuer
 	Clock       ports.Clock
 	Limiter     ports.LoginLimiter
+	Principals  *app.PrincipalCache
 }
 
 func newAuth(p authParams) *app.Auth {
 	return app.NewAuth(app.AuthDeps{UoW: p.UoW, Directory: p.Directory, Provisioner: p.Provisioner, Users: p.Users,
-		Lookup: p.Lookup, Invitations: p.Invitations, Audit: p.Audit, Hasher: p.Hasher, Tokens: p.Tokens,
-		Clock: p.Clock, Limiter: p.Limiter},
-		app.AuthConfig{SignupEnabled: p.Config.SignupEnabled, InvitationTTL: p.Config.InvitationTTL, DummyPHC: p.Hasher.DummyPHC()})
+		Lookup: p.Lookup, Invitations: p.Invitations, Audit: p.Audit, Activity: p.Activity, Hasher: p.Hasher, Tokens: p.Tokens,
+		Clock: p.Clock, Limiter: p.Limiter, Principals: p.Principals},
+		app.AuthConfig{SignupEnabled: p.Config.SignupEnabled, InvitationTTL: p.Config.InvitationTTL,
+			PrincipalTTL: p.Config.PrincipalTTL, DummyPHC: p.Hasher.DummyPHC()})
+}
+
+// cursorKey derives the pagination cursor key from the JWT secret, so that
+// every replica with the same secret accepts the others' cursors.
+func cursorKey(secret []byte) []byte {
+	sum := sha256.Sum256(append([]byte("schemata-cursor:"), secret...))
+	return sum[:]
 }
 
 // jwtSecret returns JWT_SECRET, or in development a random one with a loud

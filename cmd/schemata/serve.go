@@ -22,6 +22,7 @@ type ServeCmd struct {
 	JWTTTL             time.Duration `name:"jwt-ttl" env:"JWT_TTL" default:"1h" help:"Access token lifetime."`
 	AdminToken         string        `name:"admin-token" env:"ADMIN_TOKEN" help:"Platform admin bearer token; empty disables the admin endpoints."`
 	Signup             bool          `name:"signup" env:"SIGNUP_ENABLED" default:"true" negatable:"" help:"Allow self-service signup (a new company and its first admin)."`
+	PrincipalTTL       time.Duration `name:"principal-ttl" env:"PRINCIPAL_TTL" default:"5s" help:"How long a user's role is cached (other processes see a deletion or role change within this time)."`
 	InvitationTTL      time.Duration `name:"invitation-ttl" env:"INVITATION_TTL" default:"72h" help:"How long an invitation can be redeemed."`
 	LoginBurst         int           `name:"login-burst" env:"LOGIN_BURST" default:"5" help:"Failed logins per account before throttling."`
 	LoginEvery         time.Duration `name:"login-every" env:"LOGIN_EVERY" default:"1m" help:"One failed login is forgiven per this interval."`
