@@ -152,6 +152,7 @@ func newStack(t *testing.T, opt stackOptions) *stack {
 		Environments: app.NewEnvironments(uow, postgres.NewEnvironmentRepository(db), activity),
 		Deployments:  app.NewDeployments(uow, postgres.NewDeploymentRepository(db), clock, activity),
 		Activity:     app.NewActivity(uow, activity),
+		Fleet:        app.NewFleet(postgres.NewTenantMigrator(db, ts)),
 		Pinger:       postgres.Pinger{DB: db},
 	}
 	cfg := httpapi.Config{AdminToken: testAdminToken, SignupEnabled: opt.signup}

@@ -400,6 +400,7 @@ func (w *fakeWorld) services(signup bool) httpapi.Services {
 		Environments: app.NewEnvironments(w.uow, &portsmock.EnvironmentRepositoryMock{}, activity),
 		Deployments:  app.NewDeployments(w.uow, w.deploymentRepo, clock, activity),
 		Activity:     app.NewActivity(w.uow, activity),
+		Fleet:        app.NewFleet(&portsmock.FleetStatusMock{}),
 		Pinger:       w.pinger,
 	}
 }

@@ -55,6 +55,7 @@ type routerParams struct {
 	Environments *app.Environments
 	Deployments  *app.Deployments
 	Activity     *app.Activity
+	Fleet        *app.Fleet
 	Pinger       ports.Pinger
 	Logger       *slog.Logger `optional:"true"`
 }
@@ -62,7 +63,7 @@ type routerParams struct {
 func newRouterFx(p routerParams) http.Handler {
 	return NewRouter(p.Config, Services{Companies: p.Companies, Auth: p.Auth, Reference: p.Reference,
 		Users: p.Users, Teams: p.Teams, Components: p.Components, Tags: p.Tags, Environments: p.Environments,
-		Deployments: p.Deployments, Activity: p.Activity, Pinger: p.Pinger}, p.Logger)
+		Deployments: p.Deployments, Activity: p.Activity, Fleet: p.Fleet, Pinger: p.Pinger}, p.Logger)
 }
 
 type serverParams struct {

@@ -55,6 +55,7 @@ type Services struct {
 	Environments *app.Environments
 	Deployments  *app.Deployments
 	Activity     *app.Activity
+	Fleet        *app.Fleet
 	Pinger       ports.Pinger
 }
 
@@ -62,7 +63,7 @@ type Services struct {
 func (s Services) complete() bool {
 	return s.Companies != nil && s.Auth != nil && s.Reference != nil && s.Users != nil && s.Teams != nil &&
 		s.Components != nil && s.Tags != nil && s.Environments != nil && s.Deployments != nil &&
-		s.Activity != nil && s.Pinger != nil
+		s.Activity != nil && s.Fleet != nil && s.Pinger != nil
 }
 
 // api holds what the handlers share.
@@ -79,6 +80,7 @@ type api struct {
 const (
 	v1              = "/api/v1"
 	adminPathPrefix = v1 + "/companies"
+	adminOpsPrefix  = v1 + "/admin"
 )
 
 // refKinds maps the URL segment of each reference kind to its domain kind.
@@ -158,6 +160,7 @@ func NewRouter(cfg Config, svc Services, log *slog.Logger) http.Handler {
 		r.Get(adminPathPrefix, a.listCompanies)
 		r.Get(adminPathPrefix+"/{id}", a.getCompany)
 		r.Delete(adminPathPrefix+"/{id}", a.deleteCompany)
+		r.Get(adminOpsPrefix+"/tenants/status", a.fleetStatus)
 	})
 	return r
 }
@@ -179,7 +182,7 @@ func (a *api) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	if path == "" {
 		path = r.URL.Path
 	}
-	if !a.admin.enabled && strings.HasPrefix(path, adminPathPrefix) {
+	if !a.admin.enabled && (strings.HasPrefix(path, adminPathPrefix) || strings.HasPrefix(path, adminOpsPrefix)) {
 		a.notFound(w, r) // disabled admin endpoints do not exist, whatever the method
 		return
 	}

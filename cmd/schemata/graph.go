@@ -82,7 +82,7 @@ func serveOptions(g *Globals, s *ServeCmd, log *slog.Logger) (fx.Option, error) 
 		password.Module,
 		ratelimit.Module,
 		fx.Provide(app.NewCompanies, app.NewReference, newAuth, newPrincipalCache,
-			app.NewUsers, app.NewTeams, app.NewComponents, app.NewTags, app.NewEnvironments, app.NewDeployments, app.NewActivity),
+			app.NewUsers, app.NewTeams, app.NewComponents, app.NewTags, app.NewEnvironments, app.NewDeployments, app.NewActivity, app.NewFleet),
 		httpapi.Module,
 	), nil
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -20,6 +21,9 @@ type CLI struct {
 
 	Serve   ServeCmd   `cmd:"" help:"Run the HTTP API (applies pending public migrations first)."`
 	Migrate MigrateCmd `cmd:"" help:"Apply public migrations and bring every tenant schema to the latest version (idempotent)."`
+
+	Tenants        TenantsCmd        `cmd:"" help:"Fleet operations on tenants."`
+	ImportMonolith ImportMonolithCmd `cmd:"" name:"import-monolith" help:"Import every company of a single-schema database as tenants."`
 }
 
 // Globals are flags shared by every subcommand.
@@ -53,7 +57,12 @@ func main() {
 	if err := kctx.Run(&cli.Globals, log); err != nil {
 		log.Error("schemata failed", "command", kctx.Command(), "err", err)
 		fmt.Fprintln(os.Stderr, "schemata:", err)
-		os.Exit(1)
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		os.Exit(code)
 	}
 }
 
