@@ -103,7 +103,9 @@ func TestTenantsCLI(t *testing.T) {
 	if _, err = capture(t, func() error { return (&TenantsExportCmd{ID: id, Out: file}).Run(g, log) }); err == nil {
 		t.Fatal("export overwrote an existing file")
 	}
-	out, err = capture(t, func() error { return (&TenantsImportCmd{Output: Output{JSON: true}, File: file, Name: "Acme copy"}).Run(g, log) })
+	out, err = capture(t, func() error {
+		return (&TenantsImportCmd{Output: Output{JSON: true}, File: file, Name: "Acme copy"}).Run(g, log)
+	})
 	var imported struct {
 		CompanyID int64 `json:"company_id"`
 	}
