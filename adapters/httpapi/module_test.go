@@ -32,7 +32,7 @@ func fxGraph(t *testing.T, addr string, logs *logBuffer) *fx.App {
 // supplyServices supplies every use case of svc (not the Pinger).
 func supplyServices(svc httpapi.Services) fx.Option {
 	return fx.Supply(svc.Companies, svc.Auth, svc.Reference, svc.Users, svc.Teams, svc.Components, svc.Tags,
-		svc.Environments, svc.Deployments, svc.Activity)
+		svc.Environments, svc.Deployments, svc.Activity, svc.Fleet)
 }
 
 func TestModuleServesAndStops(t *testing.T) {
