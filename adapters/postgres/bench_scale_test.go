@@ -61,6 +61,7 @@ func scaleRun(b *testing.B, n int) {
 		}
 		wall := time.Since(start)
 		peak := stop()
+		b.Logf("tenants=%d %s: %.3fs, peak server PSS %.1f MiB", n, name, wall.Seconds(), float64(peak)/(1<<20))
 		b.ReportMetric(wall.Seconds(), name+"_s")
 		b.ReportMetric(float64(peak)/(1<<20), name+"_peakMiB")
 	}

@@ -57,32 +57,12 @@ func environmentNameTaken(name string) string {
 
 // List returns one page of environments in id order.
 func (r *EnvironmentRepository) List(ctx context.Context, page domain.Page) ([]domain.Environment, error) {
-	h, _, err := TenantHandle(ctx, r.db)
-	if err != nil {
-		return nil, err
-	}
-	var rows []environmentRow
-	if err := keyset(h.NewSelect().Model(&rows), page).Scan(ctx); err != nil {
-		return nil, mapError(err)
-	}
-	out := make([]domain.Environment, len(rows))
-	for i, row := range rows {
-		out[i] = row.domain()
-	}
-	return out, nil
+	return listTenantRows[environmentRow](ctx, r.db, page)
 }
 
 // Get returns environment id; NotFound when absent.
 func (r *EnvironmentRepository) Get(ctx context.Context, id int64) (domain.Environment, error) {
-	h, _, err := TenantHandle(ctx, r.db)
-	if err != nil {
-		return domain.Environment{}, err
-	}
-	var row environmentRow
-	if err := h.NewSelect().Model(&row).Where("e.id = ?", id).Scan(ctx); err != nil {
-		return domain.Environment{}, rowError(err, "environment")
-	}
-	return row.domain(), nil
+	return getTenantRow[environmentRow](ctx, r.db, "e.id", id, "environment")
 }
 
 // Create inserts e and returns it with its id and timestamps. A name already

@@ -51,32 +51,12 @@ func tagWriteError(err error, name string) error {
 
 // List returns one page of tags in id order.
 func (r *TagRepository) List(ctx context.Context, page domain.Page) ([]domain.Tag, error) {
-	h, _, err := TenantHandle(ctx, r.db)
-	if err != nil {
-		return nil, err
-	}
-	var rows []tagRow
-	if err := keyset(h.NewSelect().Model(&rows), page).Scan(ctx); err != nil {
-		return nil, mapError(err)
-	}
-	out := make([]domain.Tag, len(rows))
-	for i, row := range rows {
-		out[i] = row.domain()
-	}
-	return out, nil
+	return listTenantRows[tagRow](ctx, r.db, page)
 }
 
 // Get returns tag id; NotFound when absent.
 func (r *TagRepository) Get(ctx context.Context, id int64) (domain.Tag, error) {
-	h, _, err := TenantHandle(ctx, r.db)
-	if err != nil {
-		return domain.Tag{}, err
-	}
-	var row tagRow
-	if err := h.NewSelect().Model(&row).Where("tg.id = ?", id).Scan(ctx); err != nil {
-		return domain.Tag{}, rowError(err, "tag")
-	}
-	return row.domain(), nil
+	return getTenantRow[tagRow](ctx, r.db, "tg.id", id, "tag")
 }
 
 // Create inserts t and returns it with its id and creation time; a name

@@ -54,32 +54,12 @@ func teamNameTaken(name string) string {
 
 // List returns one page of teams in id order.
 func (r *TeamRepository) List(ctx context.Context, page domain.Page) ([]domain.Team, error) {
-	h, _, err := TenantHandle(ctx, r.db)
-	if err != nil {
-		return nil, err
-	}
-	var rows []teamRow
-	if err := keyset(h.NewSelect().Model(&rows), page).Scan(ctx); err != nil {
-		return nil, mapError(err)
-	}
-	out := make([]domain.Team, len(rows))
-	for i, row := range rows {
-		out[i] = row.domain()
-	}
-	return out, nil
+	return listTenantRows[teamRow](ctx, r.db, page)
 }
 
 // Get returns team id; NotFound when absent.
 func (r *TeamRepository) Get(ctx context.Context, id int64) (domain.Team, error) {
-	h, _, err := TenantHandle(ctx, r.db)
-	if err != nil {
-		return domain.Team{}, err
-	}
-	var row teamRow
-	if err := h.NewSelect().Model(&row).Where("t.id = ?", id).Scan(ctx); err != nil {
-		return domain.Team{}, rowError(err, "team")
-	}
-	return row.domain(), nil
+	return getTenantRow[teamRow](ctx, r.db, "t.id", id, "team")
 }
 
 // Create inserts t and returns it with its id and timestamps. A name already

@@ -93,9 +93,11 @@ func Drop(tb testing.TB, name string) {
 }
 
 func dropDatabase(name string) error {
-	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(AdminURL())))
+	// Dropping a database with thousands of schemas (the scale benchmark)
+	// takes minutes: no driver read timeout, a generous context instead.
+	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(AdminURL()), pgdriver.WithReadTimeout(0)))
 	defer admin.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	if _, err := admin.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`); err != nil {
 		return fmt.Errorf("pgtest: drop database %s: %w", name, err)
