@@ -223,6 +223,9 @@ func (w *world) installCatalog() {
 		},
 		ListMembersFunc: func(ctx context.Context, teamID int64, page domain.Page) ([]domain.User, error) {
 			c := w.catOf(ctx)
+			if _, ok := c.teams[teamID]; !ok {
+				return nil, domain.NotFound("team")
+			}
 			return pageByID(w.users[mustTenant(ctx)], page, func(u domain.User) bool { return c.members[[2]int64{teamID, u.ID}] }), nil
 		},
 	}
@@ -312,10 +315,16 @@ func (w *world) installCatalog() {
 		},
 		ListDependenciesFunc: func(ctx context.Context, id int64, page domain.Page) ([]domain.Component, error) {
 			c := w.catOf(ctx)
+			if _, ok := c.comps[id]; !ok {
+				return nil, domain.NotFound("component")
+			}
 			return pageByID(c.comps, page, func(x domain.Component) bool { return c.deps[[2]int64{id, x.ID}] }), nil
 		},
 		ListDependentsFunc: func(ctx context.Context, id int64, page domain.Page) ([]domain.Component, error) {
 			c := w.catOf(ctx)
+			if _, ok := c.comps[id]; !ok {
+				return nil, domain.NotFound("component")
+			}
 			return pageByID(c.comps, page, func(x domain.Component) bool { return c.deps[[2]int64{x.ID, id}] }), nil
 		},
 	}
@@ -425,6 +434,9 @@ func (w *world) installCatalog() {
 
 	w.versionRepo = &portsmock.VersionRepositoryMock{
 		ListFunc: func(ctx context.Context, componentID int64, page domain.Page) ([]domain.Version, error) {
+			if _, ok := w.catOf(ctx).comps[componentID]; !ok {
+				return nil, domain.NotFound("component")
+			}
 			var all []domain.Version
 			for _, v := range w.catOf(ctx).versions {
 				if v.ComponentID == componentID {

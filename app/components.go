@@ -255,10 +255,8 @@ func (s *Components) ListDependencies(ctx context.Context, id int64, page domain
 	if err != nil {
 		return nil, err
 	}
+	// The repository answers NotFound for an absent component itself.
 	return readTenant(ctx, s.uow, p, func(ctx context.Context) ([]domain.Component, error) {
-		if _, err := s.comps.Get(ctx, id); err != nil {
-			return nil, err
-		}
 		return s.comps.ListDependencies(ctx, id, page.Clamp())
 	})
 }
@@ -270,9 +268,6 @@ func (s *Components) ListDependents(ctx context.Context, id int64, page domain.P
 		return nil, err
 	}
 	return readTenant(ctx, s.uow, p, func(ctx context.Context) ([]domain.Component, error) {
-		if _, err := s.comps.Get(ctx, id); err != nil {
-			return nil, err
-		}
 		return s.comps.ListDependents(ctx, id, page.Clamp())
 	})
 }
@@ -285,9 +280,6 @@ func (s *Components) ListVersions(ctx context.Context, componentID int64, page d
 		return nil, err
 	}
 	return readTenant(ctx, s.uow, p, func(ctx context.Context) ([]domain.Version, error) {
-		if _, err := s.comps.Get(ctx, componentID); err != nil {
-			return nil, err
-		}
 		return s.versions.List(ctx, componentID, page.Clamp())
 	})
 }

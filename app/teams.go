@@ -129,10 +129,9 @@ func (s *Teams) ListMembers(ctx context.Context, teamID int64, page domain.Page)
 	if teamID <= 0 {
 		return nil, domain.NotFound("team")
 	}
+	// The repository answers NotFound for an absent team itself (and checks
+	// only when the page is empty): no extra round trip here.
 	return readTenant(ctx, s.uow, p, func(ctx context.Context) ([]domain.User, error) {
-		if _, err := s.teams.Get(ctx, teamID); err != nil {
-			return nil, err
-		}
 		return s.teams.ListMembers(ctx, teamID, page.Clamp())
 	})
 }

@@ -37,6 +37,7 @@ type TeamRepository interface {
 	AddMember(ctx context.Context, teamID, userID int64) error
 	// RemoveMember: NotFound when the user is not a member.
 	RemoveMember(ctx context.Context, teamID, userID int64) error
+	// ListMembers: NotFound when the team is absent.
 	ListMembers(ctx context.Context, teamID int64, page domain.Page) ([]domain.User, error)
 }
 
@@ -54,7 +55,8 @@ type ComponentRepository interface {
 	// Conflict, unknown other Invalid("depends_on").
 	AddDependency(ctx context.Context, id, other int64) error
 	RemoveDependency(ctx context.Context, id, other int64) error
-	// ListDependencies lists what id depends on; ListDependents what depends on id.
+	// ListDependencies lists what id depends on; ListDependents what depends on
+	// id. Both answer NotFound when id is absent.
 	ListDependencies(ctx context.Context, id int64, page domain.Page) ([]domain.Component, error)
 	ListDependents(ctx context.Context, id int64, page domain.Page) ([]domain.Component, error)
 }
@@ -81,7 +83,8 @@ type EnvironmentRepository interface {
 
 // VersionRepository stores component versions.
 type VersionRepository interface {
-	// List returns the component's versions newest first by SemVer precedence.
+	// List returns the component's versions newest first by SemVer precedence;
+	// NotFound when the component is absent.
 	List(ctx context.Context, componentID int64, page domain.Page) ([]domain.Version, error)
 	// Get returns a version of that component (another component's is NotFound).
 	Get(ctx context.Context, componentID, id int64) (domain.Version, error)
